@@ -35,8 +35,8 @@
 struct sbt_writer;
 
 struct sbt_writer_options {
-	int zstd_level;        /* 0: no compression; 1..19: zstd level per chunk */
-	size_t chunk_bytes;    /* raw payload size that closes an event chunk; 0: default (256 KiB) */
+	int zstd_level;     /* 0: no compression; 1..19: zstd level per chunk */
+	size_t chunk_bytes; /* raw payload size that closes an event chunk; 0: default (256 KiB) */
 };
 
 /* Creates (or truncates) `path` and writes the file header. Returns NULL and
@@ -45,9 +45,10 @@ struct sbt_writer_options {
 struct sbt_writer *sbt_writer_open(const char *path, const struct sbt_writer_options *opts, struct err *e);
 
 /* The definition calls below record a table entry under the id the session
- * gave it. Ids of one table must be defined in increasing order, each once,
- * before the first event that uses them is appended (the session's own ids
- * satisfy this when entries are written as they are created). They return
+ * gave it. Ids of one table must be defined in increasing order, each once
+ * and without gaps (1, 2, 3 ...), before the first event that uses them is
+ * appended (the session's own ids satisfy this when entries are written as
+ * they are created). They return
  * 0, or -1 with `e` filled on an I/O error, after which the writer only
  * accepts sbt_writer_close(). */
 int sbt_writer_string(struct sbt_writer *w, uint32_t id, const char *bytes, size_t len, struct err *e);
@@ -83,7 +84,7 @@ uint64_t sbt_writer_bytes(const struct sbt_writer *w);
 /* Writes the whole session `s` to `path` (strings, stacks, tables, events of
  * every track, in track order). */
 int sbt_write_session(const char *path, const struct trace_session *s, const struct sbt_writer_options *opts,
-		      struct err *e);
+                      struct err *e);
 
 /* --- reader ------------------------------------------------------------------ */
 
@@ -91,16 +92,18 @@ int sbt_write_session(const char *path, const struct trace_session *s, const str
 struct sbt_read_report {
 	uint16_t version_major, version_minor;
 	uint64_t file_bytes;
-	uint64_t chunks;            /* whole chunks read */
+	uint64_t chunks; /* whole chunks read */
 	uint64_t chunks_compressed;
-	uint64_t chunks_skipped;    /* bad checksum, bad contents, or unknown type */
-	uint64_t chunks_unknown;    /* of those: unknown chunk types (newer minor version) */
-	uint64_t records_dropped;   /* records referring to undefined ids or malformed */
-	uint64_t events;            /* events loaded */
-	bool has_index;             /* the footer index was present and valid */
-	bool truncated;             /* the file ends inside a chunk or lacks its footer */
-	uint64_t truncated_at;      /* offset of the first byte not used when truncated */
-	char first_problem[160];    /* first skipped chunk or dropped record, "" if none */
+	uint64_t chunks_skipped;  /* bad checksum, bad contents, or unknown type; also each run of
+				     * bytes with no valid chunk header (see bytes_skipped) */
+	uint64_t chunks_unknown;  /* of those: unknown chunk types (newer minor version) */
+	uint64_t records_dropped; /* records referring to undefined ids or malformed */
+	uint64_t events;          /* events loaded */
+	bool has_index;           /* the footer index was present and valid */
+	bool truncated;           /* the file ends inside a chunk or lacks its footer */
+	uint64_t truncated_at;    /* offset of the first byte not used when truncated */
+	char first_problem[160];  /* first skipped chunk or dropped record, "" if none */
+	uint64_t bytes_skipped;   /* bytes passed over while looking for a valid chunk header */
 };
 
 /* Loads the SBT file at `path` into `s` (which should be empty) and calls
@@ -112,7 +115,7 @@ int sbt_load(const char *path, struct trace_session *s, struct sbt_read_report *
 
 /* Same as sbt_load, over `len` bytes in memory (the fuzz target uses this). */
 int sbt_load_buffer(const void *buf, size_t len, struct trace_session *s, struct sbt_read_report *rep,
-		    struct err *e);
+                    struct err *e);
 
 /* True when the first bytes of a file (at least 8) are SBT's magic. */
 bool sbt_is_sbt(const void *head, size_t len);

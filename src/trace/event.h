@@ -26,17 +26,17 @@
 
 /* Event kinds. Values are stored in SBT files: append only. */
 enum trace_kind {
-	TRACE_KERNEL = 1,      /* GPU kernel (CUDA or OpenCL NDRange/task) */
-	TRACE_MEMCPY = 2,      /* GPU memory copy */
-	TRACE_MEMSET = 3,      /* GPU memory set / fill */
-	TRACE_SYNC = 4,        /* GPU synchronization seen by the host */
-	TRACE_API = 5,         /* host API call (CUDA runtime/driver, OpenCL) */
-	TRACE_NVTX_RANGE = 6,  /* NVTX push/pop or start/end range */
-	TRACE_NVTX_MARK = 7,   /* NVTX instantaneous mark */
-	TRACE_MEM_ALLOC = 8,   /* device memory allocation */
-	TRACE_MEM_FREE = 9,    /* device memory release */
-	TRACE_COUNTER = 10,    /* one sample of a counter track */
-	TRACE_LOST = 11,       /* marker: events were lost in [start, end] */
+	TRACE_KERNEL = 1,     /* GPU kernel (CUDA or OpenCL NDRange/task) */
+	TRACE_MEMCPY = 2,     /* GPU memory copy */
+	TRACE_MEMSET = 3,     /* GPU memory set / fill */
+	TRACE_SYNC = 4,       /* GPU synchronization seen by the host */
+	TRACE_API = 5,        /* host API call (CUDA runtime/driver, OpenCL) */
+	TRACE_NVTX_RANGE = 6, /* NVTX push/pop or start/end range */
+	TRACE_NVTX_MARK = 7,  /* NVTX instantaneous mark */
+	TRACE_MEM_ALLOC = 8,  /* device memory allocation */
+	TRACE_MEM_FREE = 9,   /* device memory release */
+	TRACE_COUNTER = 10,   /* one sample of a counter track */
+	TRACE_LOST = 11,      /* marker: events were lost in [start, end] */
 };
 #define TRACE_KIND_MAX 11
 
@@ -89,12 +89,12 @@ enum trace_api_domain {
 	TRACE_API_CUDA_DRIVER = 2,
 	TRACE_API_OPENCL = 3,
 };
-#define TRACE_API_DOMAIN_MAX 3
+#define TRACE_API_DOMAIN_MAX  3
 #define TRACE_API_DOMAIN_MASK 0x03u
 
-/* trace_event.flags bits shared by all kinds. */
-#define TRACE_FLAG_OPEN 0x80u /* the span had not ended when capture stopped;
-			       * end is the last time it was known open */
+/* trace_event.flags bit shared by all kinds: the span had not ended when
+ * capture stopped; end is the last time it was known to be open. */
+#define TRACE_FLAG_OPEN 0x80u
 
 /* trace_event.flags bits of NVTX ranges. */
 #define TRACE_FLAG_NVTX_STARTEND 0x01u /* nvtxRangeStart/End (may cross threads); else push/pop */
@@ -150,11 +150,11 @@ struct trace_event {
 			uint32_t stack; /* stack id, 0 = none */
 		} api;
 		struct {
-			uint32_t attr;  /* NVTX attribute id, 0 = default domain, no attributes */
+			uint32_t attr; /* NVTX attribute id, 0 = default domain, no attributes */
 			uint32_t stack;
 		} nvtx;
 		struct {
-			uint32_t id;    /* memory-operation id */
+			uint32_t id; /* memory-operation id */
 			uint32_t reserved;
 		} memop;
 	} u;
@@ -167,13 +167,28 @@ static inline uint16_t trace_memcpy_sub(unsigned copy_kind, unsigned src_kind, u
 {
 	return (uint16_t)((copy_kind & 0x1f) | (src_kind & 0x1f) << 5 | (dst_kind & 0x1f) << 10);
 }
-static inline unsigned trace_memcpy_copy_kind(const struct trace_event *ev) { return ev->sub & 0x1f; }
-static inline unsigned trace_memcpy_src_kind(const struct trace_event *ev) { return (ev->sub >> 5) & 0x1f; }
-static inline unsigned trace_memcpy_dst_kind(const struct trace_event *ev) { return (ev->sub >> 10) & 0x1f; }
+static inline unsigned trace_memcpy_copy_kind(const struct trace_event *ev)
+{
+	return ev->sub & 0x1f;
+}
+static inline unsigned trace_memcpy_src_kind(const struct trace_event *ev)
+{
+	return (ev->sub >> 5) & 0x1f;
+}
+static inline unsigned trace_memcpy_dst_kind(const struct trace_event *ev)
+{
+	return (ev->sub >> 10) & 0x1f;
+}
 
 /* An API event's result code (cudaError_t, CUresult or cl_int), kept in `sub`. */
-static inline int trace_api_result(const struct trace_event *ev) { return (int16_t)ev->sub; }
-static inline unsigned trace_api_domain(const struct trace_event *ev) { return ev->flags & TRACE_API_DOMAIN_MASK; }
+static inline int trace_api_result(const struct trace_event *ev)
+{
+	return (int16_t)ev->sub;
+}
+static inline unsigned trace_api_domain(const struct trace_event *ev)
+{
+	return ev->flags & TRACE_API_DOMAIN_MASK;
+}
 
 /* The stack id of an event, or 0 when its kind carries none. */
 static inline uint32_t trace_event_stack(const struct trace_event *ev)
@@ -193,10 +208,10 @@ static inline uint32_t trace_event_stack(const struct trace_event *ev)
 struct trace_launch {
 	uint32_t grid[3];
 	uint32_t block[3];
-	uint32_t registers;      /* per thread */
-	uint32_t static_smem;    /* bytes per block */
-	uint32_t dynamic_smem;   /* bytes per block */
-	uint32_t cluster[3];     /* thread-block cluster dims, 0 when not a cluster launch */
+	uint32_t registers;    /* per thread */
+	uint32_t static_smem;  /* bytes per block */
+	uint32_t dynamic_smem; /* bytes per block */
+	uint32_t cluster[3];   /* thread-block cluster dims, 0 when not a cluster launch */
 };
 
 /* NVTX payload types (subset of nvtxPayloadType_t, our own numbering). */
@@ -215,11 +230,11 @@ enum trace_nvtx_payload {
  * value in the type given by payload_type (a float or double is stored as
  * its IEEE bits widened to 64). */
 struct trace_nvtx_attr {
-	uint32_t domain;        /* string id of the domain name, 0 = default domain */
-	uint32_t category;      /* NVTX category, 0 = none */
-	uint32_t color;         /* ARGB, valid when has_color */
+	uint32_t domain;   /* string id of the domain name, 0 = default domain */
+	uint32_t category; /* NVTX category, 0 = none */
+	uint32_t color;    /* ARGB, valid when has_color */
 	uint8_t has_color;
-	uint8_t payload_type;   /* enum trace_nvtx_payload */
+	uint8_t payload_type; /* enum trace_nvtx_payload */
 	uint64_t payload;
 };
 
@@ -227,8 +242,8 @@ struct trace_nvtx_attr {
 struct trace_memop {
 	uint64_t address;
 	uint64_t bytes;
-	uint32_t device;        /* device id in the session */
-	uint8_t mem_kind;       /* enum trace_mem_kind */
+	uint32_t device;  /* device id in the session */
+	uint8_t mem_kind; /* enum trace_mem_kind */
 };
 
 #endif

@@ -56,7 +56,7 @@ enum trace_track_kind {
  * are the same track; `name` is a label, not part of the identity (except for
  * counters, where the name is the identity). Unused fields are 0. */
 struct trace_track_info {
-	uint8_t kind;     /* enum trace_track_kind */
+	uint8_t kind; /* enum trace_track_kind */
 	uint32_t pid;
 	uint32_t tid;     /* THREAD */
 	uint32_t device;  /* STREAM, COUNTER: device id */
@@ -92,24 +92,24 @@ enum trace_device_api {
 /* A GPU (or OpenCL device). Zero means unknown for every numeric field. The
  * per-SM limits are what occupancy estimates need. */
 struct trace_device {
-	uint32_t id;     /* device id as events and tracks use it */
-	uint8_t api;     /* enum trace_device_api */
-	uint32_t name;   /* string id */
+	uint32_t id;   /* device id as events and tracks use it */
+	uint8_t api;   /* enum trace_device_api */
+	uint32_t name; /* string id */
 	uint8_t uuid[16];
 	uint32_t cc_major, cc_minor;
 	uint32_t sm_count;
-	uint64_t global_memory;     /* bytes */
+	uint64_t global_memory; /* bytes */
 	uint32_t warp_size;
 	uint32_t max_threads_per_block;
 	uint32_t max_threads_per_sm;
 	uint32_t max_blocks_per_sm;
 	uint32_t regs_per_block;
 	uint32_t regs_per_sm;
-	uint32_t smem_per_block;    /* bytes */
-	uint32_t smem_per_sm;       /* bytes */
+	uint32_t smem_per_block; /* bytes */
+	uint32_t smem_per_sm;    /* bytes */
 	uint32_t core_clock_khz;
 	uint32_t memory_clock_khz;
-	uint32_t memory_bus_width;  /* bits */
+	uint32_t memory_bus_width; /* bits */
 };
 
 /* One symbolized stack frame (interned). */
@@ -186,12 +186,14 @@ uint32_t trace_session_stack_count(const struct trace_session *s);
 uint32_t trace_session_add_launch(struct trace_session *s, const struct trace_launch *l);
 /* The launch configuration `id`, or NULL when unknown. */
 const struct trace_launch *trace_session_launch(const struct trace_session *s, uint32_t id);
+/* Number of launch configurations + 1: valid ids are 1 .. this - 1. */
 uint32_t trace_session_launch_count(const struct trace_session *s);
 
 /* Interns NVTX attributes; returns their id (>= 1). */
 uint32_t trace_session_add_nvtx_attr(struct trace_session *s, const struct trace_nvtx_attr *a);
 /* The NVTX attributes `id`, or NULL when unknown (id 0: default domain, none). */
 const struct trace_nvtx_attr *trace_session_nvtx_attr(const struct trace_session *s, uint32_t id);
+/* Number of NVTX attribute sets + 1: valid ids are 1 .. this - 1. */
 uint32_t trace_session_nvtx_attr_count(const struct trace_session *s);
 
 /* Adds a memory operation (not interned: each allocation is its own);
@@ -199,6 +201,7 @@ uint32_t trace_session_nvtx_attr_count(const struct trace_session *s);
 uint32_t trace_session_add_memop(struct trace_session *s, const struct trace_memop *m);
 /* The memory operation `id`, or NULL when unknown. */
 const struct trace_memop *trace_session_memop(const struct trace_session *s, uint32_t id);
+/* Number of memory operations + 1: valid ids are 1 .. this - 1. */
 uint32_t trace_session_memop_count(const struct trace_session *s);
 
 /* --- tracks ----------------------------------------------------------------- */

@@ -20,8 +20,8 @@
 
 /* What events are grouped by. */
 enum trace_summary_key {
-	TRACE_SUMMARY_BY_NAME = 0,    /* key = event name string id */
-	TRACE_SUMMARY_BY_MEMOP = 1,   /* key = trace_summary_memop_key(ev): memcpy copy kind or memset */
+	TRACE_SUMMARY_BY_NAME = 0,  /* key = event name string id */
+	TRACE_SUMMARY_BY_MEMOP = 1, /* key = trace_summary_memop_key(ev): memcpy copy kind or memset */
 };
 
 /* What is measured. */
@@ -37,9 +37,9 @@ struct trace_summary_spec {
 };
 
 struct trace_summary_row {
-	uint32_t key;   /* string id, or memop key */
+	uint32_t key; /* string id, or memop key */
 	uint64_t count;
-	double total;   /* sums can exceed int64 for bytes over long sessions */
+	double total; /* sums can exceed int64 for bytes over long sessions */
 	double min, max, mean, median, stddev;
 	double percent; /* total / grand total * 100, 0 when grand total is 0 */
 };
@@ -63,7 +63,7 @@ const char *trace_summary_memop_name(uint32_t key);
  * the caller frees with trace_summary_free). Events open at the end of the
  * capture (TRACE_FLAG_OPEN) are left out. O(n log n). Returns 0. */
 int trace_summary_build(const struct trace_session *s, const struct trace_summary_spec *spec,
-			struct trace_summary *out);
+                        struct trace_summary *out);
 
 /* Frees the rows of *sum and zeroes it. */
 void trace_summary_free(struct trace_summary *sum);

@@ -26,8 +26,7 @@ int err_errno(struct err *e, int errnum, const char *fmt, ...)
 		int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 		va_end(ap);
 		if (n >= 0 && (size_t)n < sizeof(e->msg))
-			snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s",
-				 strerror(errnum));
+			snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", strerror(errnum));
 	}
 	return -1;
 }

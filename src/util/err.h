@@ -19,11 +19,9 @@ struct err {
 
 /* Formats a message into `e` (ignored when NULL) and returns -1, so that
  * callers can write `return err_fmt(e, "...", ...);`. */
-int err_fmt(struct err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int err_fmt(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like err_fmt, then appends ": " and strerror(errnum). Returns -1. */
-int err_errno(struct err *e, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int err_errno(struct err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
