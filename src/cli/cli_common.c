@@ -1,0 +1,138 @@
+/*
+ * cli_common.c - messages, option parsing and session opening shared by the
+ * subcommands (see cli_common.h).
+ */
+#include "cli/cli_common.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "trace/meta.h"
+
+/* Writes "tstop CMD: " (or "tstop: ") and the formatted message to stderr. */
+static void cli_vmessage(const char *cmd, const char *kind, const char *fmt, va_list ap)
+{
+	if (cmd)
+		fprintf(stderr, "tstop %s: %s", cmd, kind);
+	else
+		fprintf(stderr, "tstop: %s", kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/* Prints a usage error and the --help hint on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cli_vmessage(cmd, "", fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "Try 'tstop %s --help'.\n", cmd);
+	else
+		fprintf(stderr, "Try 'tstop --help'.\n");
+	return CLI_EXIT_USAGE;
+}
+
+/* Prints a runtime error on stderr; returns CLI_EXIT_ERROR. */
+int cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cli_vmessage(cmd, "", fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_ERROR;
+}
+
+/* Prints a warning on stderr. */
+void cli_warn(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cli_vmessage(cmd, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+/* Makes the next cli_getopt call start on a new argv, getopt silent. */
+void cli_getopt_reset(void)
+{
+	optind = 0; /* glibc: a full re-initialisation, as for a new argv */
+	opterr = 0;
+}
+
+/* The next option of argv as getopt_long gives it, CLI_OPT_BAD after a usage error was printed. */
+int cli_getopt(int argc, char **argv, const char *cmd, const char *shortopts, const struct option *longopts)
+{
+	char spec[64];
+	/* A leading ':' makes getopt tell a missing value (':') from an
+	 * unknown option ('?'). */
+	snprintf(spec, sizeof(spec), ":%s", shortopts);
+	int c = getopt_long(argc, argv, spec, longopts, NULL);
+	if (c == ':') {
+		cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		return CLI_OPT_BAD;
+	}
+	if (c == '?') {
+		if (optopt && !(optind > 0 && !strncmp(argv[optind - 1], "--", 2)))
+			cli_usage_error(cmd, "unknown option '-%c'", optopt);
+		else
+			cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		return CLI_OPT_BAD;
+	}
+	return c;
+}
+
+/* Copies `src` to `dst` (of `cap` bytes) with every byte that is not
+ * printable ASCII replaced by '?', for messages that quote a file. */
+static void cli_sanitize(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < cap; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* Loads path into a new session the caller owns, warning about damage; NULL after an error was printed. */
+struct trace_session *cli_open_session(const char *cmd, const char *path, struct sbt_read_report *rep)
+{
+	struct sbt_read_report local;
+	struct err e = {{0}};
+	if (!rep)
+		rep = &local;
+	memset(rep, 0, sizeof(*rep));
+	struct trace_session *s = trace_session_new();
+	if (sbt_load(path, s, rep, &e)) {
+		trace_session_delete(s);
+		cli_error(cmd, "%s", e.msg);
+		return NULL;
+	}
+	char problem[sizeof(rep->first_problem)];
+	cli_sanitize(problem, sizeof(problem), rep->first_problem);
+	if (rep->truncated)
+		cli_warn(cmd,
+		         "%s is cut off at byte %" PRIu64 " of %" PRIu64 "; loaded the %" PRIu64
+		         " events before it",
+		         path, rep->truncated_at, rep->file_bytes, rep->events);
+	if (rep->chunks_skipped) {
+		cli_warn(cmd,
+		         "%s: skipped %" PRIu64 " damaged or unknown chunk%s (%" PRIu64
+		         " of unknown type)%s%s",
+		         path, rep->chunks_skipped, rep->chunks_skipped == 1 ? "" : "s", rep->chunks_unknown,
+		         problem[0] ? "; first: " : "", problem);
+	}
+	if (rep->records_dropped)
+		cli_warn(cmd, "%s: dropped %" PRIu64 " malformed record%s%s%s", path, rep->records_dropped,
+		         rep->records_dropped == 1 ? "" : "s",
+		         problem[0] && !rep->chunks_skipped ? "; first: " : "",
+		         rep->chunks_skipped ? "" : problem);
+	return s;
+}
+
+/* Whether s carries the synthetic marker of generated sessions. */
+bool cli_session_is_synthetic(const struct trace_session *s)
+{
+	const char *v = trace_session_meta(s, TRACE_META_SYNTHETIC);
+	return v && strcmp(v, "0") != 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * cli_common.h - what every tstop subcommand shares: exit codes, messages,
+ * option parsing, and the one function that opens a session file.
+ *
+ * Commands print; the library does not. Every message goes to stderr,
+ * prefixed "tstop CMD: ", and a usage error adds a hint to run --help.
+ */
+#ifndef TSTOP_CLI_COMMON_H
+#define TSTOP_CLI_COMMON_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "store/sbt.h"
+#include "trace/session.h"
+
+/* Exit statuses of every command. */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_ERROR = 1, /* runtime error: unreadable file, write error */
+	CLI_EXIT_USAGE = 2, /* bad command line */
+};
+
+/* Prints "tstop CMD: MESSAGE" and "Try 'tstop CMD --help'." on stderr and
+ * returns CLI_EXIT_USAGE. `cmd` NULL means the top level ("tstop: "). */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "tstop CMD: MESSAGE" on stderr and returns CLI_EXIT_ERROR. */
+int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "tstop CMD: warning: MESSAGE" on stderr. */
+void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Result of cli_getopt beyond getopt_long's own. */
+#define CLI_OPT_END (-1)
+#define CLI_OPT_BAD (-2) /* a usage error was printed; return CLI_EXIT_USAGE */
+
+/* getopt_long over argv[0 .. argc-1] (argv[0] is the command name) with
+ * errors reported the tstop way: unknown options and missing values print a
+ * usage error for `cmd` and give CLI_OPT_BAD. Call cli_getopt_reset() before
+ * the first call of each command. */
+int cli_getopt(int argc, char **argv, const char *cmd, const char *shortopts, const struct option *longopts);
+void cli_getopt_reset(void);
+
+/* Loads the SBT file at `path` into a new session for command `cmd`.
+ * A damaged file loads what it can and each kind of damage is reported on
+ * stderr as a warning (cut-off tail, skipped chunks, dropped records). When
+ * the file cannot be read, is not an SBT file or has an unknown version, a
+ * one-line error is printed and NULL returned. `rep` (may be NULL) gets the
+ * reader's report. The caller owns the session (trace_session_delete). */
+struct trace_session *cli_open_session(const char *cmd, const char *path, struct sbt_read_report *rep);
+
+/* Whether the session says it was generated, not captured. */
+bool cli_session_is_synthetic(const struct trace_session *s);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * cmds.h - the tstop subcommands.
+ *
+ * Each `cmd_<name>` runs `tstop <name>`: argv[0] is the command name and the
+ * rest its arguments. It returns the exit status (enum cli_exit): 0 ok,
+ * 1 runtime error, 2 usage error, after printing whatever it has to say.
+ * main.c dispatches to them through its command table.
+ */
+#ifndef TSTOP_CLI_CMDS_H
+#define TSTOP_CLI_CMDS_H
+
+/* tstop info FILE: what a session file holds (cmd_info.c). */
+int cmd_info(int argc, char **argv);
+
+/* tstop stats FILE [--report NAME]... [--format F] [-o OUT]: nsys-style
+ * reports (cmd_stats.c). */
+int cmd_stats(int argc, char **argv);
+
+#endif

@@ -1,0 +1,564 @@
+/*
+ * format.c - table, CSV and JSON writers for reports (see format.h).
+ *
+ * Table form needs every column's width before the first row is written, so
+ * it reads the rows twice: once to measure, once to write (rows are cheap to
+ * produce, see report.h). CSV and JSON stream in one pass. Runs of plain
+ * ASCII are written with one fwrite; only the bytes around them are looked
+ * at one by one, which keeps a million-row trace listing fast.
+ */
+#include "report/format.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+/* Parses a format name into *out (see format.h); -1 for an unknown name. */
+int report_format_parse(const char *name, enum report_format *out)
+{
+	if (!strcmp(name, "table"))
+		*out = REPORT_FORMAT_TABLE;
+	else if (!strcmp(name, "csv"))
+		*out = REPORT_FORMAT_CSV;
+	else if (!strcmp(name, "json"))
+		*out = REPORT_FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence (of any character, controls
+ * included) at s[0 .. n-1], or 0 when it is not valid UTF-8. */
+static size_t report_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	unsigned lo = 0x80, hi = 0xbf;
+	size_t need;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		if (c == 0xe0)
+			lo = 0xa0; /* no overlong forms */
+		if (c == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		if (c == 0xf0)
+			lo = 0x90;
+		if (c == 0xf4)
+			hi = 0x8f; /* nothing above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n <= need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i <= need; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return need + 1;
+}
+
+/* Whether the valid sequence at s is a C1 control (U+0080 .. U+009F). */
+static bool report_is_c1(const unsigned char *s, size_t seq)
+{
+	return seq == 2 && s[0] == 0xc2 && s[1] <= 0x9f;
+}
+
+/* Length of a printable valid UTF-8 character at s, 0 when s[0] must be escaped. */
+size_t report_utf8_printable(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 0;
+	size_t seq = report_utf8_len(s, n);
+	if (!seq || report_is_c1(s, seq))
+		return 0;
+	return seq;
+}
+
+/* Length of the run of plain printable ASCII at the start of s[0 .. n-1],
+ * stopping also at a double quote when `quote` and at a backslash when
+ * `backslash`. */
+static size_t report_ascii_run(const unsigned char *s, size_t n, bool quote, bool backslash)
+{
+	size_t i = 0;
+	while (i < n && s[i] >= 0x20 && s[i] < 0x7f && !(quote && s[i] == '"') &&
+	       !(backslash && s[i] == '\\'))
+		i++;
+	return i;
+}
+
+/* Writes text with terminal-safe escapes, or only measures it when f is
+ * NULL; returns the number of columns. */
+static size_t report_text_escaped(FILE *f, const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t cols = 0, i = 0;
+	while (i < len) {
+		size_t run = report_ascii_run(s + i, len - i, false, false);
+		if (run) {
+			if (f)
+				fwrite(s + i, 1, run, f);
+			cols += run;
+			i += run;
+			continue;
+		}
+		size_t seq = report_utf8_printable(s + i, len - i);
+		if (seq) {
+			if (f)
+				fwrite(s + i, 1, seq, f);
+			cols++;
+			i += seq;
+		} else {
+			if (f)
+				fprintf(f, "\\x%02x", s[i]);
+			cols += 4;
+			i++;
+		}
+	}
+	return cols;
+}
+
+/* Writes text terminal-safely to f; returns the columns written. Borrows s. */
+size_t report_write_text(FILE *f, const char *s, size_t len)
+{
+	return report_text_escaped(f, s, len);
+}
+
+/* Copies the decimal number in `num` ("-1234567.5") to `out` (64 bytes at
+ * least) with a comma between groups of three digits of its integer part;
+ * returns the length written. */
+static size_t report_group_digits(const char *num, char *out)
+{
+	const char *p = num;
+	size_t o = 0, digits = 0;
+	if (*p == '-')
+		out[o++] = *p++;
+	while (p[digits] >= '0' && p[digits] <= '9' && digits < 40)
+		digits++;
+	for (size_t i = 0; i < digits; i++) {
+		if (i && (digits - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = p[i];
+	}
+	for (p += digits; *p && o < 62; p++)
+		out[o++] = *p;
+	out[o] = '\0';
+	return o;
+}
+
+/* Writes the decimal digits of `v` into `out` (32 bytes at least) and
+ * returns their number: a faster snprintf("%lld") for the many integer
+ * cells of a trace listing. */
+static size_t report_int_digits(int64_t v, char *out)
+{
+	char tmp[24];
+	size_t n = 0, o = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[o++] = '-';
+	while (n)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
+	return o;
+}
+
+/* A number cell as table form shows it into `out` (96 bytes); "" for an
+ * empty cell. Returns the length. */
+static size_t report_table_number(const struct report_column *c, const struct report_value *v, char *out)
+{
+	char num[64];
+	if (v->type == REPORT_INT) {
+		report_int_digits(v->i, num);
+	} else if (v->type == REPORT_FLOAT) {
+		if (!isfinite(v->f))
+			return (size_t)snprintf(out, 96, "%s",
+			                        isnan(v->f) ? "nan" : (v->f < 0 ? "-inf" : "inf"));
+		snprintf(num, sizeof(num), "%.*f", c->decimals, v->f);
+		if (num[0] == '-' && strspn(num + 1, "0.") == strlen(num + 1))
+			memmove(num, num + 1, strlen(num)); /* no "-0.0" */
+	} else {
+		out[0] = '\0';
+		return 0;
+	}
+	return report_group_digits(num, out);
+}
+
+/* Writes `n` spaces. */
+static void report_pad(FILE *f, size_t n)
+{
+	static const char spaces[] = "                                                                ";
+	while (n) {
+		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+		fwrite(spaces, 1, k, f);
+		n -= k;
+	}
+}
+
+/* The shortest decimal form of v that reads back as v ("%.1f" for integral
+ * values), for CSV and JSON. */
+static void report_plain_double(double v, char *out, size_t cap)
+{
+	if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(out, cap, "%.1f", v);
+		if (!strcmp(out, "-0.0"))
+			snprintf(out, cap, "0.0");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(out, cap, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			return;
+	}
+}
+
+/* Writes cell `v` of column `c` in table form, padded to `width` unless it
+ * is the last column (the width was measured before). */
+static void report_table_cell(FILE *f, const struct report_column *c, const struct report_value *v,
+                              size_t width, bool last)
+{
+	if (c->type == REPORT_TEXT) {
+		size_t cols = v->type == REPORT_TEXT ? report_text_escaped(f, v->s, v->len) : 0;
+		if (!last && cols < width)
+			report_pad(f, width - cols);
+		return;
+	}
+	char buf[96];
+	size_t n = report_table_number(c, v, buf);
+	if (n < width)
+		report_pad(f, width - n);
+	fwrite(buf, 1, n, f);
+}
+
+/* The width of a cell in table form. */
+static size_t report_table_width(const struct report_column *c, const struct report_value *v)
+{
+	if (c->type == REPORT_TEXT)
+		return v->type == REPORT_TEXT ? report_text_escaped(NULL, v->s, v->len) : 0;
+	char buf[96];
+	return report_table_number(c, v, buf);
+}
+
+/* Writes a header title aligned like its column. */
+static void report_table_title(FILE *f, const struct report_column *c, size_t width, bool last)
+{
+	if (c->type == REPORT_TEXT && last)
+		fputs(c->title, f);
+	else if (c->type == REPORT_TEXT)
+		fprintf(f, "%-*s", (int)width, c->title);
+	else
+		fprintf(f, "%*s", (int)width, c->title);
+}
+
+/* Writes report `r` in table form. */
+static void report_write_table(struct report_writer *w, struct report *r)
+{
+	const struct report_def *d = report_get_def(r);
+	size_t nrows = report_row_count(r);
+	FILE *f = w->f;
+	if (w->written)
+		putc('\n', f);
+	fprintf(f, " ** %s (%s):\n\n", d->title, d->name);
+	if (!nrows) {
+		fprintf(f, " SKIPPED: the session holds no %s.\n", d->subject);
+		return;
+	}
+	struct report_value *vals = xcalloc(d->ncols, sizeof(*vals));
+	size_t *width = xcalloc(d->ncols, sizeof(*width));
+	for (size_t c = 0; c < d->ncols; c++)
+		width[c] = strlen(d->cols[c].title);
+	for (size_t row = 0; row < nrows; row++) {
+		report_row(r, row, vals);
+		/* The last column is not padded: no need to measure it. */
+		for (size_t c = 0; c + 1 < d->ncols; c++) {
+			size_t cw = report_table_width(&d->cols[c], &vals[c]);
+			if (cw > width[c])
+				width[c] = cw;
+		}
+	}
+	for (size_t c = 0; c < d->ncols; c++) {
+		fwrite("  ", 1, c ? 2 : 1, f);
+		report_table_title(f, &d->cols[c], width[c], c + 1 == d->ncols);
+	}
+	putc('\n', f);
+	for (size_t c = 0; c < d->ncols; c++) {
+		fwrite("  ", 1, c ? 2 : 1, f);
+		size_t n = c + 1 == d->ncols ? strlen(d->cols[c].title) : width[c];
+		for (size_t i = 0; i < n; i++)
+			putc('-', f);
+	}
+	putc('\n', f);
+	for (size_t row = 0; row < nrows; row++) {
+		report_row(r, row, vals);
+		for (size_t c = 0; c < d->ncols; c++) {
+			fwrite("  ", 1, c ? 2 : 1, f);
+			report_table_cell(f, &d->cols[c], &vals[c], width[c], c + 1 == d->ncols);
+		}
+		putc('\n', f);
+	}
+	free(width);
+	free(vals);
+}
+
+/* Writes one CSV field of text. */
+static void report_csv_text(FILE *f, const char *text, size_t len, bool terminal)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	bool quote = false;
+	for (size_t i = 0; i < len && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || (!terminal && (s[i] == '\r' || s[i] == '\n'));
+	if (quote)
+		putc('"', f);
+	size_t i = 0;
+	while (i < len) {
+		size_t run = report_ascii_run(s + i, len - i, true, false);
+		if (run) {
+			fwrite(s + i, 1, run, f);
+			i += run;
+			continue;
+		}
+		if (s[i] == '"') {
+			fputs("\"\"", f);
+			i++;
+			continue;
+		}
+		size_t seq = terminal ? report_utf8_printable(s + i, len - i) : 1;
+		if (seq) {
+			fwrite(s + i, 1, seq, f);
+			i += seq;
+		} else {
+			fprintf(f, "\\x%02x", s[i]);
+			i++;
+		}
+	}
+	if (quote)
+		putc('"', f);
+}
+
+/* Writes a number cell plainly (CSV and JSON); an empty cell writes `null`
+ * (NULL in CSV: nothing). */
+static void report_plain_number(FILE *f, const struct report_value *v, const char *null)
+{
+	char buf[64];
+	if (v->type == REPORT_INT) {
+		fprintf(f, "%" PRId64, v->i);
+	} else if (v->type == REPORT_FLOAT && isfinite(v->f)) {
+		report_plain_double(v->f, buf, sizeof(buf));
+		fputs(buf, f);
+	} else if (null) {
+		fputs(null, f);
+	}
+}
+
+/* Writes report `r` as CSV. */
+static void report_write_csv(struct report_writer *w, struct report *r)
+{
+	const struct report_def *d = report_get_def(r);
+	size_t nrows = report_row_count(r);
+	FILE *f = w->f;
+	if (w->several) {
+		if (w->written)
+			putc('\n', f);
+		fprintf(f, "%s\n", d->name);
+	}
+	for (size_t c = 0; c < d->ncols; c++) {
+		if (c)
+			putc(',', f);
+		report_csv_text(f, d->cols[c].title, strlen(d->cols[c].title), w->terminal);
+	}
+	putc('\n', f);
+	struct report_value *vals = xcalloc(d->ncols, sizeof(*vals));
+	for (size_t row = 0; row < nrows; row++) {
+		report_row(r, row, vals);
+		for (size_t c = 0; c < d->ncols; c++) {
+			if (c)
+				putc(',', f);
+			if (vals[c].type == REPORT_TEXT)
+				report_csv_text(f, vals[c].s, vals[c].len, w->terminal);
+			else
+				report_plain_number(f, &vals[c], NULL);
+		}
+		putc('\n', f);
+	}
+	free(vals);
+}
+
+/* Writes a JSON string holding `len` bytes of text. */
+static void report_json_string(FILE *f, const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	putc('"', f);
+	size_t i = 0;
+	while (i < len) {
+		size_t run = report_ascii_run(s + i, len - i, true, true);
+		if (run) {
+			fwrite(s + i, 1, run, f);
+			i += run;
+			continue;
+		}
+		unsigned c = s[i];
+		switch (c) {
+		case '"':
+			fputs("\\\"", f);
+			i++;
+			continue;
+		case '\\':
+			fputs("\\\\", f);
+			i++;
+			continue;
+		case '\n':
+			fputs("\\n", f);
+			i++;
+			continue;
+		case '\r':
+			fputs("\\r", f);
+			i++;
+			continue;
+		case '\t':
+			fputs("\\t", f);
+			i++;
+			continue;
+		default:
+			break;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		size_t seq = report_utf8_len(s + i, len - i);
+		if (!seq) {
+			/* Not UTF-8: the byte as the text \xNN. */
+			fprintf(f, "\\\\x%02x", c);
+			i++;
+		} else if (report_is_c1(s + i, seq)) {
+			fprintf(f, "\\u%04x", s[i + 1]);
+			i += seq;
+		} else if (seq == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
+		           (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+			/* U+2028 and U+2029 end lines in JavaScript. */
+			fprintf(f, "\\u%04x", 0x2000u | (s[i + 2] & 0xffu));
+			i += seq;
+		} else {
+			fwrite(s + i, 1, seq, f);
+			i += seq;
+		}
+	}
+	putc('"', f);
+}
+
+/* Writes a NUL-terminated string as a JSON string. */
+static void report_json_cstr(FILE *f, const char *s)
+{
+	report_json_string(f, s, strlen(s));
+}
+
+/* Writes report `r` as one member of the JSON document. */
+static void report_write_json(struct report_writer *w, struct report *r)
+{
+	const struct report_def *d = report_get_def(r);
+	size_t nrows = report_row_count(r);
+	FILE *f = w->f;
+	fputs(w->written ? ",\n  " : "{\n  ", f);
+	report_json_cstr(f, d->name);
+	fputs(": {\n    \"title\": ", f);
+	report_json_cstr(f, d->title);
+	fputs(",\n    \"columns\": [", f);
+	for (size_t c = 0; c < d->ncols; c++) {
+		if (c)
+			fputs(", ", f);
+		report_json_cstr(f, d->cols[c].title);
+	}
+	fputs("],\n    \"rows\": [", f);
+	struct report_value *vals = xcalloc(d->ncols, sizeof(*vals));
+	/* Each row repeats the keys: escape them once. */
+	char **keys = xcalloc(d->ncols, sizeof(*keys));
+	size_t *key_len = xcalloc(d->ncols, sizeof(*key_len));
+	for (size_t c = 0; c < d->ncols; c++) {
+		FILE *k = open_memstream(&keys[c], &key_len[c]);
+		if (!k) {
+			keys[c] = NULL; /* written the slow way below */
+			continue;
+		}
+		fputs(c ? ", " : "", k);
+		report_json_cstr(k, d->cols[c].title);
+		fputs(": ", k);
+		fclose(k);
+	}
+	for (size_t row = 0; row < nrows; row++) {
+		report_row(r, row, vals);
+		fputs(row ? ",\n      {" : "\n      {", f);
+		for (size_t c = 0; c < d->ncols; c++) {
+			if (keys[c]) {
+				fwrite(keys[c], 1, key_len[c], f);
+			} else {
+				fputs(c ? ", " : "", f);
+				report_json_cstr(f, d->cols[c].title);
+				fputs(": ", f);
+			}
+			if (vals[c].type == REPORT_TEXT)
+				report_json_string(f, vals[c].s, vals[c].len);
+			else
+				report_plain_number(f, &vals[c], "null");
+		}
+		putc('}', f);
+	}
+	fputs(nrows ? "\n    ]\n  }" : "]\n  }", f);
+	for (size_t c = 0; c < d->ncols; c++)
+		free(keys[c]);
+	free(keys);
+	free(key_len);
+	free(vals);
+}
+
+/* Starts a report stream on f, which the caller keeps owning. */
+void report_writer_init(struct report_writer *w, FILE *f, enum report_format format, bool terminal,
+                        bool several)
+{
+	memset(w, 0, sizeof(*w));
+	w->f = f;
+	w->format = format;
+	w->terminal = terminal;
+	w->several = several;
+}
+
+/* Writes report r whole in the writer's format; -1 with e filled on a stream error. */
+int report_writer_add(struct report_writer *w, struct report *r, struct err *e)
+{
+	switch (w->format) {
+	case REPORT_FORMAT_TABLE:
+		report_write_table(w, r);
+		break;
+	case REPORT_FORMAT_CSV:
+		report_write_csv(w, r);
+		break;
+	case REPORT_FORMAT_JSON:
+		report_write_json(w, r);
+		break;
+	}
+	w->written++;
+	if (ferror(w->f))
+		return err_errno(e, errno ? errno : EIO, "cannot write report %s", report_get_def(r)->name);
+	return 0;
+}
+
+/* Closes the JSON document if any and flushes; -1 with e filled on a stream error. */
+int report_writer_finish(struct report_writer *w, struct err *e)
+{
+	if (w->format == REPORT_FORMAT_JSON)
+		fputs(w->written ? "\n}\n" : "{}\n", w->f);
+	if (fflush(w->f) || ferror(w->f))
+		return err_errno(e, errno ? errno : EIO, "cannot write the reports");
+	return 0;
+}
