@@ -48,9 +48,9 @@ struct sbt_writer *sbt_writer_open(const char *path, const struct sbt_writer_opt
  * gave it. Ids of one table must be defined in increasing order, each once
  * and without gaps (1, 2, 3 ...), before the first event that uses them is
  * appended (the session's own ids satisfy this when entries are written as
- * they are created). They return
- * 0, or -1 with `e` filled on an I/O error, after which the writer only
- * accepts sbt_writer_close(). */
+ * they are created). They return 0, or -1 with `e` filled: on a bad argument
+ * (an id out of order, a record over 32 MiB), after which the writer goes
+ * on, or on an I/O error, after which it only accepts sbt_writer_close(). */
 int sbt_writer_string(struct sbt_writer *w, uint32_t id, const char *bytes, size_t len, struct err *e);
 int sbt_writer_frame(struct sbt_writer *w, uint32_t id, const struct trace_frame *f, struct err *e);
 int sbt_writer_stack(struct sbt_writer *w, uint32_t id, const uint32_t *frames, uint32_t n, struct err *e);
