@@ -154,10 +154,10 @@ static struct bench_file_result bench_file(const char *path, const struct trace_
 	return r;
 }
 
-/* Runs `tstop stats FILE` with output discarded; returns its wall time and
- * stores its peak RSS (bytes) in *maxrss. Returns a negative time when it
- * could not run or failed. */
-static double bench_stats_run(const char *tstop, const char *file, long *maxrss)
+/* Runs `tstop stats FILE [ARGS]` (args: NULL-terminated, may be NULL) with
+ * output discarded; returns its wall time and stores its peak RSS (bytes) in
+ * *maxrss. Returns a negative time when it could not run or failed. */
+static double bench_stats_run(const char *tstop, const char *file, char *const *args, long *maxrss)
 {
 	double t0 = bench_now();
 	pid_t pid = fork();
@@ -167,7 +167,10 @@ static double bench_stats_run(const char *tstop, const char *file, long *maxrss)
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0)
 			dup2(null, STDOUT_FILENO);
-		execl(tstop, tstop, "stats", file, (char *)NULL);
+		char *argv[16] = {(char *)tstop, "stats", (char *)file};
+		for (int i = 0; args && args[i] && i < 12; i++)
+			argv[3 + i] = args[i];
+		execv(tstop, argv);
 		_exit(127);
 	}
 	int status;
@@ -257,20 +260,33 @@ int main(int argc, char **argv)
 	trace_session_delete(s);
 
 	if (tstop) {
-		double times[BENCH_MAX_REPEATS];
-		long rss = 0, peak = 0;
-		for (int i = 0; i < repeats; i++) {
-			times[i] = bench_stats_run(tstop, plain, &rss);
-			if (times[i] < 0) {
-				fprintf(stderr, "bench_sbt: %s stats %s failed\n", tstop, plain);
-				return 1;
+		/* All reports (the GPU trace lists every GPU operation), then the
+		 * five summaries alone. */
+		char *summaries[] = {"--report", "cuda_gpu_kern_sum",
+		                     "--report", "cuda_api_sum",
+		                     "--report", "cuda_gpu_mem_time_sum",
+		                     "--report", "cuda_gpu_mem_size_sum",
+		                     "--report", "nvtx_sum",
+		                     NULL};
+		char *const *variants[] = {NULL, summaries};
+		const char *labels[] = {"all reports", "the five summaries"};
+		for (int v = 0; v < 2; v++) {
+			double times[BENCH_MAX_REPEATS];
+			long rss = 0, peak = 0;
+			for (int i = 0; i < repeats; i++) {
+				times[i] = bench_stats_run(tstop, plain, variants[v], &rss);
+				if (times[i] < 0) {
+					fprintf(stderr, "bench_sbt: %s stats %s failed\n", tstop, plain);
+					return 1;
+				}
+				if (rss > peak)
+					peak = rss;
 			}
-			if (rss > peak)
-				peak = rss;
+			printf(
+			    "tstop stats, %s, plain file: %.2f s median, peak RSS %.0f MiB (%.1f B/event)\n",
+			    labels[v], bench_median(times, repeats), (double)peak / 1048576.0,
+			    (double)peak / (double)events);
 		}
-		printf("tstop stats (all reports, plain file): %.2f s median, peak RSS %.0f MiB (%.1f "
-		       "B/event)\n",
-		       bench_median(times, repeats), (double)peak / 1048576.0, (double)peak / (double)events);
 	}
 
 	struct rusage ru;
