@@ -106,12 +106,28 @@ struct sbt_read_report {
 	uint64_t bytes_skipped;   /* bytes passed over while looking for a valid chunk header */
 };
 
+/* Largest input sbt_load() reads from something that is not a regular file
+ * (a pipe, a terminal, a character device, a procfs file): such input cannot
+ * be mapped and is copied into memory, so it is capped. Regular files of any
+ * size are mapped instead. */
+#define SBT_MAX_STREAM_BYTES ((uint64_t)4 << 30)
+
 /* Loads the SBT file at `path` into `s` (which should be empty) and calls
  * trace_session_finish(). Returns 0 when the file was an SBT file of a known
  * major version (even if damaged: see the report), or -1 with `e` filled when
- * it cannot be opened, is not an SBT file, or has an unknown major version.
- * `rep` may be NULL. */
+ * it cannot be opened, is a directory, is not an SBT file, has an unknown
+ * major version, or is non-regular input longer than SBT_MAX_STREAM_BYTES
+ * (or than half the RLIMIT_AS soft limit, when that is lower). Non-regular
+ * input is refused as soon as its first 16 bytes are not an SBT header.
+ * `rep` may be NULL. On failure `s` is left unchanged. */
 int sbt_load(const char *path, struct trace_session *s, struct sbt_read_report *rep, struct err *e);
+
+/* Same as sbt_load, over the open descriptor `fd` (which stays the caller's
+ * and open), with `name` prefixing messages, and `max_stream` bytes as the
+ * cap on input that is not a regular file. A regular file is mapped whole
+ * from offset 0; other input is read from its current position. */
+int sbt_load_fd(int fd, const char *name, uint64_t max_stream, struct trace_session *s,
+                struct sbt_read_report *rep, struct err *e);
 
 /* Same as sbt_load, over `len` bytes in memory (the fuzz target uses this). */
 int sbt_load_buffer(const void *buf, size_t len, struct trace_session *s, struct sbt_read_report *rep,

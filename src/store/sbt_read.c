@@ -1,15 +1,18 @@
 /*
  * sbt_read.c - the SBT v1 reader (format: docs/sbt-format.md, API: sbt.h).
  *
- * The reader maps the file and walks its chunks in order, decoding each
- * into the session. Nothing in the file is trusted:
+ * The reader maps the file (input that cannot be mapped, such as a pipe, is
+ * read into memory up to a cap, once its first 16 bytes have passed the
+ * header checks) and walks its chunks in order, decoding each into the
+ * session. Nothing in the file is trusted:
  *   1. A chunk header is used only when its magic and CRC match, so a length
  *      is never believed before it has been checked; when a header is bad,
  *      the reader scans forward byte by byte for the next good one and
  *      reports the bytes it passed over.
  *   2. A payload is used only when its CRC matches; a zstd payload only when
  *      its frame states a content size within SBT_MAX_PAYLOAD and inflates
- *      to exactly that size.
+ *      to exactly that size. One function, sbt_payload_get(), makes these
+ *      checks for every chunk, the footer index included.
  *   3. Every varint, count and length is checked against the bytes left
  *      before it is used; nothing is allocated from a count read in the file
  *      (buffers grow with data actually decoded), and every loop advances
@@ -34,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -152,9 +156,7 @@ static const char *sbt_claim(struct sbt_reader *r, enum sbt_table t, uint64_t fi
 		return "id beyond the definitions in the file";
 	m->last = fid;
 	if (fid >= m->len) {
-		void *ids = m->ids;
-		xgrow(&ids, &m->cap, (size_t)fid + 1, sizeof(uint32_t));
-		m->ids = ids;
+		m->ids = xgrow(m->ids, &m->cap, (size_t)fid + 1, sizeof(uint32_t));
 		memset(m->ids + m->len, 0xff, ((size_t)fid + 1 - m->len) * sizeof(uint32_t));
 		m->len = (size_t)fid + 1;
 	}
@@ -226,7 +228,7 @@ static uint8_t cur_u8(struct sbt_cur *c)
 /* Reads an svarint. */
 static int64_t cur_s64(struct sbt_cur *c)
 {
-	return zigzag_decode(cur_u64(c));
+	return varint_zigzag_decode(cur_u64(c));
 }
 
 /* Reads an svarint that must fit in int32. */
@@ -296,9 +298,7 @@ static const char *sbt_rec_stacks(struct sbt_reader *r, unsigned tag, struct sbt
 		uint64_t n = cur_u64(c);
 		if (!c->ok || n > (uint64_t)(c->end - c->p))
 			return sbt_malformed;
-		void *frames = r->frames;
-		xgrow(&frames, &r->frames_cap, (size_t)n, sizeof(uint32_t));
-		r->frames = frames;
+		r->frames = xgrow(r->frames, &r->frames_cap, (size_t)n, sizeof(uint32_t));
 		bool defined = true;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t frame = cur_u64(c);
@@ -548,8 +548,9 @@ static bool sbt_decode_defs(struct sbt_reader *r, const struct sbt_chunk *ch, co
 /* --- events ---------------------------------------------------------------- */
 
 /* Decodes an events chunk's payload into r->evs, then appends the events
- * whose ids are all defined to the session. False (nothing appended) when
- * the payload is malformed. */
+ * whose ids are all defined and whose duration fits in int64 (the model's
+ * rule, event.h) to the session; the others are dropped and counted. False
+ * (nothing appended) when the payload is malformed. */
 static bool sbt_decode_events(struct sbt_reader *r, const struct sbt_chunk *ch, const uint8_t *p,
                               const uint8_t *end)
 {
@@ -562,7 +563,7 @@ static bool sbt_decode_events(struct sbt_reader *r, const struct sbt_chunk *ch, 
 
 	const struct sbt_idmap *strings = &r->maps[SBT_TABLE_STRING], *tracks = &r->maps[SBT_TABLE_TRACK];
 	const struct sbt_idmap *stacks = &r->maps[SBT_TABLE_STACK];
-	uint64_t dropped = 0;
+	uint64_t dropped = 0, too_long = 0;
 	int64_t prev = base, mn = INT64_MAX, mx = INT64_MIN;
 	uint32_t prev_corr = 0;
 	r->nevs = 0;
@@ -578,18 +579,15 @@ static bool sbt_decode_events(struct sbt_reader *r, const struct sbt_chunk *ch, 
 		if (!varint_get(&p, end, &dz) || !varint_get(&p, end, &dur) || !varint_get(&p, end, &name) ||
 		    !varint_get(&p, end, &track))
 			return false;
-		if (r->nevs == r->evs_cap) {
-			void *evs = r->evs;
-			xgrow(&evs, &r->evs_cap, r->nevs + 1, sizeof(*r->evs));
-			r->evs = evs;
-		}
+		if (r->nevs == r->evs_cap)
+			r->evs = xgrow(r->evs, &r->evs_cap, r->nevs + 1, sizeof(*r->evs));
 		struct trace_event *ev = &r->evs[r->nevs];
 		ev->u.bytes = 0;
 		ev->correlation = 0;
 		ev->flags = 0;
 		ev->sub = 0;
 		ev->kind = (uint8_t)kind;
-		ev->start = sbt_u2i((uint64_t)prev + (uint64_t)zigzag_decode(dz));
+		ev->start = sbt_u2i((uint64_t)prev + (uint64_t)varint_zigzag_decode(dz));
 		/* INT64_MAX - start, exact in unsigned arithmetic for any start */
 		if (dur > (uint64_t)INT64_MAX - (uint64_t)ev->start)
 			return false;
@@ -664,13 +662,15 @@ static bool sbt_decode_events(struct sbt_reader *r, const struct sbt_chunk *ch, 
 			if (ev->flags & TRACE_FLAG_COUNTER_DOUBLE)
 				ev->u.bytes = u0;
 			else
-				ev->u.counter = zigzag_decode(u0);
+				ev->u.counter = varint_zigzag_decode(u0);
 			break;
 		default: /* MEMCPY, MEMSET, LOST */
 			ev->u.bytes = u0;
 			break;
 		}
-		if (ok)
+		if (dur > (uint64_t)INT64_MAX)
+			too_long++; /* well-formed, but end - start does not fit in int64 (event.h) */
+		else if (ok)
 			r->nevs++;
 		else
 			dropped++;
@@ -688,6 +688,12 @@ static bool sbt_decode_events(struct sbt_reader *r, const struct sbt_chunk *ch, 
 		r->rep->records_dropped += dropped;
 		sbt_problem(r, "%llu events in the chunk at offset %llu dropped: they refer to undefined ids",
 		            (unsigned long long)dropped, (unsigned long long)ch->off);
+	}
+	if (too_long) {
+		r->rep->records_dropped += too_long;
+		sbt_problem(
+		    r, "%llu events in the chunk at offset %llu dropped: their duration exceeds INT64_MAX ns",
+		    (unsigned long long)too_long, (unsigned long long)ch->off);
 	}
 	r->ch_events = count;
 	r->ch_min = count ? mn : 0;
@@ -757,13 +763,51 @@ static const char *sbt_inflate(struct sbt_reader *r, const uint8_t *src, size_t 
 		if (!r->dctx)
 			return "cannot create a zstd context";
 	}
-	void *p = *buf;
-	xgrow(&p, cap, size ? (size_t)size : 1, 1);
-	*buf = p;
+	*buf = xgrow(*buf, cap, size ? (size_t)size : 1, 1);
 	size_t got = ZSTD_decompressDCtx(r->dctx, *buf, (size_t)size, src, n);
 	if (ZSTD_isError(got) || got != size)
 		return "corrupt zstd data";
 	*out_len = (size_t)size;
+	return NULL;
+}
+
+/* A chunk's raw payload, once it passed its checks. */
+struct sbt_payload {
+	const uint8_t *p; /* in the file, or in the inflate buffer given */
+	size_t len;
+	bool compressed; /* it was inflated */
+	bool unknown;    /* when refused: for an unknown type or flag (a newer minor version) */
+};
+
+/* Checks whole chunk `c` in the order docs/sbt-format.md 10.4 gives (stored
+ * length cap, payload CRC, known type and flags) and inflates a compressed
+ * payload into *buf (grown as needed, owned by the reader). Returns NULL
+ * with the raw payload in *out, or the reason the chunk is unusable (with
+ * out->unknown set when it is an unknown type or flag). The reader's only
+ * path from a chunk to its payload. */
+static const char *sbt_payload_get(struct sbt_reader *r, const struct sbt_chunk *c, uint8_t **buf,
+                                   size_t *cap, struct sbt_payload *out)
+{
+	const uint8_t *stored = r->file + c->off + SBT_CHUNK_HEADER_BYTES;
+	memset(out, 0, sizeof(*out));
+	if (c->len > SBT_MAX_PAYLOAD)
+		return "payload over the 64 MiB limit";
+	if (!sbt_crc_ok(sbt_get_le32(stored + c->len), stored, c->len))
+		return "checksum mismatch";
+	if (c->type == 0 || c->type > SBT_CHUNK_TYPE_MAX || (c->flags & ~SBT_CHUNK_FLAGS_KNOWN)) {
+		out->unknown = true;
+		return "unknown chunk type or flags (written by a newer tstop)";
+	}
+	if (c->flags & SBT_CHUNK_FLAG_ZSTD) {
+		const char *why = sbt_inflate(r, stored, c->len, buf, cap, &out->len);
+		if (why)
+			return why;
+		out->p = *buf;
+		out->compressed = true;
+		return NULL;
+	}
+	out->p = stored;
+	out->len = c->len;
 	return NULL;
 }
 
@@ -810,31 +854,18 @@ static void sbt_read_chunk(struct sbt_reader *r, const struct sbt_chunk *c)
 	struct sbt_ientry ie = {0};
 	bool check = sbt_index_next(r, c, &ie);
 
-	const uint8_t *payload = r->file + c->off + SBT_CHUNK_HEADER_BYTES;
-	if (c->len > SBT_MAX_PAYLOAD) {
-		sbt_skip(r, c, "payload over the 64 MiB limit");
+	struct sbt_payload pl;
+	const char *why = sbt_payload_get(r, c, &r->zbuf, &r->zcap, &pl);
+	if (why) {
+		if (pl.unknown)
+			r->rep->chunks_unknown++;
+		sbt_skip(r, c, why);
 		return;
 	}
-	if (!sbt_crc_ok(sbt_get_le32(payload + c->len), payload, c->len)) {
-		sbt_skip(r, c, "checksum mismatch");
-		return;
-	}
-	if (c->type == 0 || c->type > SBT_CHUNK_TYPE_MAX || (c->flags & ~SBT_CHUNK_FLAGS_KNOWN)) {
-		r->rep->chunks_unknown++;
-		sbt_skip(r, c, "unknown chunk type or flags (written by a newer tstop)");
-		return;
-	}
-	const uint8_t *raw = payload;
-	size_t raw_len = c->len;
-	if (c->flags & SBT_CHUNK_FLAG_ZSTD) {
-		const char *why = sbt_inflate(r, payload, c->len, &r->zbuf, &r->zcap, &raw_len);
-		if (why) {
-			sbt_skip(r, c, why);
-			return;
-		}
-		raw = r->zbuf;
+	if (pl.compressed)
 		r->rep->chunks_compressed++;
-	}
+	const uint8_t *raw = pl.p;
+	size_t raw_len = pl.len;
 	bool ok = true;
 	switch (c->type) {
 	case SBT_CHUNK_EVENTS:
@@ -874,30 +905,22 @@ static void sbt_read_footer(struct sbt_reader *r)
 	r->has_trailer = true;
 	r->idx_off = off;
 
-	const uint8_t *payload = r->file + off + SBT_CHUNK_HEADER_BYTES;
-	const char *why = NULL;
-	const uint8_t *base = payload;
-	size_t n = c.len;
-	if (c.len > SBT_MAX_PAYLOAD)
-		why = "payload over the 64 MiB limit";
-	else if (!sbt_crc_ok(sbt_get_le32(payload + c.len), payload, c.len))
-		why = "checksum mismatch";
-	else if (c.flags & ~SBT_CHUNK_FLAGS_KNOWN)
-		why = "unknown flags";
-	else if (c.flags & SBT_CHUNK_FLAG_ZSTD) {
-		why = sbt_inflate(r, payload, c.len, &r->idx_buf, &r->idx_cap, &n);
-		base = r->idx_buf;
-	}
-	const uint8_t *p = base;
+	struct sbt_payload pl;
+	const char *why = sbt_payload_get(r, &c, &r->idx_buf, &r->idx_cap, &pl);
+	const uint8_t *p = NULL, *pend = NULL;
 	uint64_t count = 0;
-	if (!why && (!varint_get(&p, base + n, &count) || count > n / 5))
-		why = "malformed contents";
+	if (!why) {
+		p = pl.p;
+		pend = pl.p + pl.len;
+		if (!varint_get(&p, pend, &count) || count > pl.len / 5)
+			why = "malformed contents";
+	}
 	if (why) {
 		sbt_problem(r, "footer index at offset %llu not used: %s", (unsigned long long)off, why);
 		return;
 	}
 	r->idx_p = p;
-	r->idx_end = base + n;
+	r->idx_end = pend;
 	r->idx_left = count;
 	r->idx_active = true;
 }
@@ -966,6 +989,29 @@ bool sbt_is_sbt(const void *head, size_t len)
 	return len >= SBT_MAGIC_BYTES && memcmp(head, SBT_MAGIC, SBT_MAGIC_BYTES) == 0;
 }
 
+/* Checks the file header in the first `len` bytes of `file` (all of it
+ * when shorter than the header) and records its version in `rep`. Returns
+ * 0, or -1 with `e` filled (docs/sbt-format.md 10.1) when it is not an SBT
+ * header of a major version this reader knows. */
+static int sbt_check_header(const uint8_t *file, size_t len, struct sbt_read_report *rep, struct err *e)
+{
+	if (len == 0)
+		return err_fmt(e, "empty file, not an SBT file");
+	if (!sbt_is_sbt(file, len))
+		return err_fmt(e, "not an SBT file");
+	if (len < SBT_HEADER_BYTES)
+		return err_fmt(e, "SBT file cut off inside its %d-byte header", SBT_HEADER_BYTES);
+	rep->version_major = sbt_get_le16(file + 8);
+	rep->version_minor = sbt_get_le16(file + 10);
+	if (rep->version_major > SBT_VERSION_MAJOR)
+		return err_fmt(e, "SBT version %u.%u is newer than this tstop understands (%d.x)",
+		               rep->version_major, rep->version_minor, SBT_VERSION_MAJOR);
+	if (rep->version_major < SBT_VERSION_MAJOR)
+		return err_fmt(e, "SBT version %u.%u is not supported (this tstop reads %d.x)",
+		               rep->version_major, rep->version_minor, SBT_VERSION_MAJOR);
+	return 0;
+}
+
 /* Reads an SBT image in memory into `s` (the buffer stays the caller's):
  * header checks, footer, chunk walk, then trace_session_finish(). */
 int sbt_load_buffer(const void *buf, size_t len, struct trace_session *s, struct sbt_read_report *rep,
@@ -976,27 +1022,14 @@ int sbt_load_buffer(const void *buf, size_t len, struct trace_session *s, struct
 		rep = &local;
 	memset(rep, 0, sizeof(*rep));
 	rep->file_bytes = len;
-	if (len == 0)
-		return err_fmt(e, "empty file, not an SBT file");
-	if (!sbt_is_sbt(buf, len))
-		return err_fmt(e, "not an SBT file");
-	if (len < SBT_HEADER_BYTES)
-		return err_fmt(e, "SBT file cut off inside its %d-byte header", SBT_HEADER_BYTES);
-	const uint8_t *file = buf;
-	rep->version_major = sbt_get_le16(file + 8);
-	rep->version_minor = sbt_get_le16(file + 10);
-	if (rep->version_major > SBT_VERSION_MAJOR)
-		return err_fmt(e, "SBT version %u.%u is newer than this tstop understands (%d.x)",
-		               rep->version_major, rep->version_minor, SBT_VERSION_MAJOR);
-	if (rep->version_major < SBT_VERSION_MAJOR)
-		return err_fmt(e, "SBT version %u.%u is not supported (this tstop reads %d.x)",
-		               rep->version_major, rep->version_minor, SBT_VERSION_MAJOR);
+	if (sbt_check_header(buf, len, rep, e) < 0)
+		return -1;
 
 	struct sbt_reader r;
 	memset(&r, 0, sizeof(r));
 	r.s = s;
 	r.rep = rep;
-	r.file = file;
+	r.file = buf;
 	r.len = len;
 	sbt_read_footer(&r);
 	sbt_walk(&r);
@@ -1005,79 +1038,151 @@ int sbt_load_buffer(const void *buf, size_t len, struct trace_session *s, struct
 	return 0;
 }
 
-/* Reads all of `fd` (not a regular file) into a buffer the caller frees. */
-static int sbt_slurp(int fd, uint8_t **out, size_t *out_len, const char *path, struct err *e)
+/* Writes `bytes` for a message, in the largest binary unit that divides it
+ * ("4 GiB", "96 KiB", "1000 bytes"). */
+static void sbt_size_text(char *buf, size_t size, uint64_t bytes)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		void *p = buf;
-		xgrow(&p, &cap, len + 65536, 1);
-		buf = p;
-		ssize_t n = read(fd, buf + len, cap - len);
+	static const char *const units[] = {"GiB", "MiB", "KiB"};
+	for (int i = 0; i < 3; i++) {
+		uint64_t unit = (uint64_t)1 << (10 * (3 - i));
+		if (bytes && bytes % unit == 0) {
+			snprintf(buf, size, "%llu %s", (unsigned long long)(bytes / unit), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, size, "%llu bytes", (unsigned long long)bytes);
+}
+
+/* Reads up to `want` bytes from `fd` into `buf`, retrying short reads and
+ * EINTR, stopping early only at end of input. Returns the number read, or
+ * -1 with errno set. */
+static ssize_t sbt_read_full(int fd, uint8_t *buf, size_t want)
+{
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n = read(fd, buf + got, want - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Reads all of `fd` (not a mappable file) into a buffer that the caller
+ * frees, after checking that its first bytes are an SBT header of a known
+ * version (so that /dev/zero or a text stream is refused without reading
+ * on). Refuses input longer than `max` bytes. Fills `e` (messages without
+ * the name prefix) and returns -1 on failure. */
+static int sbt_slurp(int fd, uint64_t max, uint8_t **out, size_t *out_len, struct sbt_read_report *rep,
+                     struct err *e)
+{
+	uint8_t head[SBT_HEADER_BYTES];
+	ssize_t n = sbt_read_full(fd, head, sizeof(head));
+	if (n < 0)
+		return err_errno(e, errno, "cannot read");
+	if (sbt_check_header(head, (size_t)n, rep, e) < 0)
+		return -1;
+
+	size_t limit = max < SIZE_MAX ? (size_t)max : SIZE_MAX - 1; /* room for one byte more */
+	size_t len = (size_t)n, cap = 65536;
+	if (cap > limit + 1)
+		cap = limit + 1;
+	if (cap < len)
+		cap = len;
+	uint8_t *buf = xmalloc(cap);
+	memcpy(buf, head, len);
+	/* read up to limit + 1 bytes: the extra byte tells input over the limit
+	 * from input of exactly the limit */
+	while (len <= limit) {
+		if (len == cap) {
+			cap = cap > (limit + 1) / 2 ? limit + 1 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			int errnum = errno;
 			free(buf);
-			return err_errno(e, errno, "%s: cannot read", path);
+			return err_errno(e, errnum, "cannot read");
 		}
-		if (n == 0)
-			break;
+		if (n == 0) {
+			*out = buf;
+			*out_len = len;
+			return 0;
+		}
 		len += (size_t)n;
 	}
-	*out = buf;
-	*out_len = len;
-	return 0;
+	free(buf);
+	char text[32];
+	sbt_size_text(text, sizeof(text), max);
+	return err_fmt(e,
+	               "input larger than %s, the limit for a pipe or device (which is read into memory); "
+	               "save it to a file first",
+	               text);
 }
 
-/* Maps (or, for pipes, reads) the file and loads it with sbt_load_buffer(),
- * prefixing any error with the path. */
+/* Maps a regular file, or reads any other input with sbt_slurp(), and
+ * loads it with sbt_load_buffer(); messages are prefixed with `name`. */
+int sbt_load_fd(int fd, const char *name, uint64_t max_stream, struct trace_session *s,
+                struct sbt_read_report *rep, struct err *e)
+{
+	struct sbt_read_report local;
+	if (!rep)
+		rep = &local;
+	memset(rep, 0, sizeof(*rep));
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return err_errno(e, errno, "%s: cannot stat", name);
+	if (S_ISDIR(st.st_mode))
+		return err_fmt(e, "%s: is a directory, not an SBT file", name);
+
+	void *map = NULL;
+	uint8_t *copy = NULL;
+	size_t len = 0;
+	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		if ((uint64_t)st.st_size > SIZE_MAX)
+			return err_fmt(e, "%s: file too large to map", name);
+		len = (size_t)st.st_size;
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED)
+			return err_errno(e, errno, "%s: cannot map", name);
+		madvise(map, len, MADV_SEQUENTIAL);
+	} else {
+		/* pipes, terminals, devices, and regular files that report no
+		 * size (procfs, sysfs) */
+		struct err inner;
+		if (sbt_slurp(fd, max_stream, &copy, &len, rep, &inner) < 0)
+			return err_fmt(e, "%s: %s", name, inner.msg);
+	}
+
+	struct err inner;
+	const void *data = map ? (const void *)map : (const void *)copy;
+	int rc = sbt_load_buffer(data, len, s, rep, &inner);
+	if (rc < 0)
+		err_fmt(e, "%s: %s", name, inner.msg);
+	if (map)
+		munmap(map, len);
+	free(copy);
+	return rc;
+}
+
+/* Opens `path` and loads it with sbt_load_fd(), capping non-regular input
+ * at SBT_MAX_STREAM_BYTES or half the address-space limit, if lower. */
 int sbt_load(const char *path, struct trace_session *s, struct sbt_read_report *rep, struct err *e)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(e, errno, "%s: cannot open", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int errnum = errno;
-		close(fd);
-		return err_errno(e, errnum, "%s: cannot stat", path);
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return err_fmt(e, "%s: is a directory, not an SBT file", path);
-	}
-	void *map = NULL;
-	uint8_t *copy = NULL;
-	size_t len = 0;
-	if (S_ISREG(st.st_mode)) {
-		if ((uint64_t)st.st_size > SIZE_MAX) {
-			close(fd);
-			return err_fmt(e, "%s: file too large to map", path);
-		}
-		len = (size_t)st.st_size;
-		if (len > 0) {
-			map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (map == MAP_FAILED) {
-				int errnum = errno;
-				close(fd);
-				return err_errno(e, errnum, "%s: cannot map", path);
-			}
-			madvise(map, len, MADV_SEQUENTIAL);
-		}
-	} else if (sbt_slurp(fd, &copy, &len, path, e) < 0) {
-		close(fd);
-		return -1;
-	}
+	uint64_t max = SBT_MAX_STREAM_BYTES;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (uint64_t)rl.rlim_cur / 2 < max)
+		max = (uint64_t)rl.rlim_cur / 2;
+	int rc = sbt_load_fd(fd, path, max, s, rep, e);
 	close(fd);
-
-	struct err inner;
-	const void *data = map ? (const void *)map : copy ? (const void *)copy : (const void *)"";
-	int rc = sbt_load_buffer(data, len, s, rep, &inner);
-	if (rc < 0)
-		err_fmt(e, "%s: %s", path, inner.msg);
-	if (map)
-		munmap(map, len);
-	free(copy);
 	return rc;
 }

@@ -85,9 +85,7 @@ static void wbuf_reserve(struct sbt_wbuf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)
 		return;
-	void *p = b->p;
-	xgrow(&p, &b->cap, b->len + extra, 1);
-	b->p = p;
+	b->p = xgrow(b->p, &b->cap, b->len + extra, 1);
 }
 
 /* Appends an unsigned varint to `b`. */
@@ -184,9 +182,7 @@ static int sbt_write_chunk(struct sbt_writer *w, uint8_t type, const uint8_t *ra
 	if (sbt_write_iov(w, iov, 3, e) < 0)
 		return -1;
 
-	void *index = w->index;
-	xgrow(&index, &w->index_cap, w->nindex + 1, sizeof(*w->index));
-	w->index = index;
+	w->index = xgrow(w->index, &w->index_cap, w->nindex + 1, sizeof(*w->index));
 	w->index[w->nindex++] = (struct sbt_windex){
 	    .offset = offset, .events = events, .min_start = min_start, .max_end = max_end, .type = type};
 	return 0;
@@ -505,12 +501,16 @@ static inline uint64_t sbt_event_u0(const struct trace_event *ev)
 }
 
 /* Encodes one event into the events buffer (docs/sbt-format.md, section 7)
- * and writes the chunk when it is full. O(1) amortized. */
+ * and writes the chunk when it is full. An event the model refuses (unknown
+ * kind, end before start, end - start over INT64_MAX) is an argument error:
+ * nothing is written and the writer goes on. O(1) amortized. */
 int sbt_writer_append(struct sbt_writer *w, const struct trace_event *ev, struct err *e)
 {
 	if (w->failed)
 		return sbt_writer_dead(w, e);
-	if (ev->kind == 0 || ev->kind > TRACE_KIND_MAX || ev->end < ev->start)
+	/* end - start in unsigned arithmetic: exact whenever end >= start */
+	if (ev->kind == 0 || ev->kind > TRACE_KIND_MAX || ev->end < ev->start ||
+	    (uint64_t)ev->end - (uint64_t)ev->start > (uint64_t)INT64_MAX)
 		return err_fmt(e, "%s: SBT writer: invalid event (kind %u, start %lld, end %lld)", w->path,
 		               ev->kind, (long long)ev->start, (long long)ev->end);
 	struct sbt_wbuf *b = &w->ev;
@@ -530,7 +530,7 @@ int sbt_writer_append(struct sbt_writer *w, const struct trace_event *ev, struct
 	unsigned pr = 0;
 	*p++ = ev->kind;
 	presence = p++;
-	p += varint_put(p, zigzag_encode(sbt_u2i((uint64_t)ev->start - (uint64_t)w->ev_prev_start)));
+	p += varint_put(p, varint_zigzag_encode(sbt_u2i((uint64_t)ev->start - (uint64_t)w->ev_prev_start)));
 	p += varint_put(p, (uint64_t)ev->end - (uint64_t)ev->start);
 	p += varint_put(p, ev->name);
 	p += varint_put(p, ev->track);
@@ -656,7 +656,8 @@ uint64_t sbt_writer_bytes(const struct sbt_writer *w)
 	return w->offset;
 }
 
-/* Writes every definition table of `s` to `w`, in id order. */
+/* Writes every definition table of `s` to `w`, in id order: ids 1 .. count - 1
+ * of each table, all of which the session defines. */
 static int sbt_write_tables(struct sbt_writer *w, const struct trace_session *s, struct err *e)
 {
 	uint32_t n = trace_session_string_count(s);
@@ -667,40 +668,40 @@ static int sbt_write_tables(struct sbt_writer *w, const struct trace_session *s,
 			return -1;
 	}
 	n = trace_session_frame_count(s);
-	for (uint32_t id = 1; id <= n; id++) {
+	for (uint32_t id = 1; id < n; id++) {
 		const struct trace_frame *f = trace_session_frame(s, id);
-		if (f && sbt_writer_frame(w, id, f, e) < 0)
+		if (sbt_writer_frame(w, id, f, e) < 0)
 			return -1;
 	}
 	n = trace_session_stack_count(s);
-	for (uint32_t id = 1; id <= n; id++) {
+	for (uint32_t id = 1; id < n; id++) {
 		uint32_t depth;
 		const uint32_t *frames = trace_session_stack(s, id, &depth);
-		if (frames && sbt_writer_stack(w, id, frames, depth, e) < 0)
+		if (sbt_writer_stack(w, id, frames, depth, e) < 0)
 			return -1;
 	}
 	n = trace_session_track_count(s);
-	for (uint32_t id = 1; id <= n; id++) {
+	for (uint32_t id = 1; id < n; id++) {
 		const struct trace_track_info *t = trace_session_track_info(s, id);
-		if (t && sbt_writer_track(w, id, t, e) < 0)
+		if (sbt_writer_track(w, id, t, e) < 0)
 			return -1;
 	}
 	n = trace_session_launch_count(s);
-	for (uint32_t id = 1; id <= n; id++) {
+	for (uint32_t id = 1; id < n; id++) {
 		const struct trace_launch *l = trace_session_launch(s, id);
-		if (l && sbt_writer_launch(w, id, l, e) < 0)
+		if (sbt_writer_launch(w, id, l, e) < 0)
 			return -1;
 	}
 	n = trace_session_nvtx_attr_count(s);
-	for (uint32_t id = 1; id <= n; id++) {
+	for (uint32_t id = 1; id < n; id++) {
 		const struct trace_nvtx_attr *a = trace_session_nvtx_attr(s, id);
-		if (a && sbt_writer_nvtx_attr(w, id, a, e) < 0)
+		if (sbt_writer_nvtx_attr(w, id, a, e) < 0)
 			return -1;
 	}
 	n = trace_session_memop_count(s);
-	for (uint32_t id = 1; id <= n; id++) {
+	for (uint32_t id = 1; id < n; id++) {
 		const struct trace_memop *m = trace_session_memop(s, id);
-		if (m && sbt_writer_memop(w, id, m, e) < 0)
+		if (sbt_writer_memop(w, id, m, e) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < trace_session_process_count(s); i++)
@@ -732,7 +733,7 @@ int sbt_write_session(const char *path, const struct trace_session *s, const str
 	if (sbt_write_tables(w, s, e) < 0)
 		goto err;
 	uint32_t ntracks = trace_session_track_count(s);
-	for (uint32_t t = 1; t <= ntracks; t++) {
+	for (uint32_t t = 1; t < ntracks; t++) {
 		size_t n;
 		const struct trace_event *ev = trace_session_track_events(s, t, &n);
 		for (size_t i = 0; i < n; i++)

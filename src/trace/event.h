@@ -103,8 +103,11 @@ enum trace_api_domain {
 #define TRACE_FLAG_COUNTER_DOUBLE 0x01u /* u.counter holds a double; else an int64 */
 
 /*
- * One event. Which members of `u` are meaningful, and what `sub` holds,
- * depends on `kind`:
+ * One event. Its span obeys start <= end and end - start <= INT64_MAX: the
+ * duration always fits in int64 (the session, the SBT writer and the SBT
+ * reader refuse other events), so `ev->end - ev->start` never overflows.
+ * Which members of `u` are meaningful, and what `sub` holds, depends on
+ * `kind`:
  *
  *   kind          sub                       u
  *   KERNEL        0                         launch: launch-configuration id
@@ -126,7 +129,7 @@ enum trace_api_domain {
  */
 struct trace_event {
 	int64_t start;        /* ns, session clock */
-	int64_t end;          /* ns, session clock, >= start */
+	int64_t end;          /* ns, session clock, >= start, end - start <= INT64_MAX */
 	uint32_t name;        /* string id: kernel, API function, range message, counter */
 	uint32_t track;       /* track id in the session */
 	uint32_t correlation; /* launch <-> GPU work link, 0 = none */

@@ -122,7 +122,7 @@ void trace_index_free(struct trace_index *ix)
 static char *arena_new_block(struct trace_arena *a, size_t size)
 {
 	char *b = xmalloc(size);
-	xgrow((void **)&a->blocks, &a->cap, a->nblocks + 1, sizeof(*a->blocks));
+	a->blocks = xgrow(a->blocks, &a->cap, a->nblocks + 1, sizeof(*a->blocks));
 	a->blocks[a->nblocks++] = b;
 	return b;
 }

@@ -255,7 +255,7 @@ const char *trace_session_display_name(struct trace_session *s, uint32_t id)
 		return "";
 	if (id >= s->display_cap) {
 		size_t old = s->display_cap;
-		xgrow((void **)&s->display, &s->display_cap, s->str_ptr.n, sizeof(*s->display));
+		s->display = xgrow(s->display, &s->display_cap, s->str_ptr.n, sizeof(*s->display));
 		memset(s->display + old, 0, (s->display_cap - old) * sizeof(*s->display));
 	}
 	if (s->display[id])
@@ -735,8 +735,10 @@ const struct trace_loss *trace_session_loss(const struct trace_session *s, size_
 uint64_t trace_session_lost_total(const struct trace_session *s)
 {
 	uint64_t sum = 0;
-	for (uint32_t i = 0; i < s->losses.n; i++)
-		sum += ((const struct trace_loss *)trace_table_at(&s->losses, i))->count;
+	for (uint32_t i = 0; i < s->losses.n; i++) {
+		uint64_t c = ((const struct trace_loss *)trace_table_at(&s->losses, i))->count;
+		sum = c > UINT64_MAX - sum ? UINT64_MAX : sum + c;
+	}
 	return sum;
 }
 
@@ -877,15 +879,16 @@ static void events_sort(struct trace_event *a, size_t n)
 	free(side);
 }
 
-/* Validates and appends a copy of *ev to its track. */
+/* Validates and appends a copy of *ev to its track. The duration check is
+ * done in unsigned arithmetic, exact once end >= start is known. */
 int trace_session_append(struct trace_session *s, const struct trace_event *ev)
 {
 	if (ev->track == 0 || ev->track >= s->tracks.n || ev->kind == 0 || ev->kind > TRACE_KIND_MAX ||
-	    ev->end < ev->start)
+	    ev->end < ev->start || (uint64_t)ev->end - (uint64_t)ev->start > (uint64_t)INT64_MAX)
 		return -1;
 	struct track_rec *t = trace_table_at(&s->tracks, ev->track);
 	if (t->n == t->cap)
-		xgrow((void **)&t->ev, &t->cap, t->n + 1, sizeof(*t->ev));
+		t->ev = xgrow(t->ev, &t->cap, t->n + 1, sizeof(*t->ev));
 	if (t->sorted && t->n && event_cmp(&t->ev[t->n - 1], ev) > 0)
 		t->sorted = false;
 	t->ev[t->n++] = *ev;

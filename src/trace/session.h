@@ -21,6 +21,10 @@
  *      by time require this and assert it in debug builds.
  *   3. Per-kind counts and the session time range always include every
  *      appended event.
+ *   4. Every stored event has start <= end and a duration end - start that
+ *      fits in int64 (at most INT64_MAX ns), so readers may compute it as
+ *      int64 without overflow. (With a negative start, end - start of two
+ *      int64 values can reach 2^64 - 1: such events are refused.)
  *
  * Memory: events cost 40 bytes each plus array slack; growth of big arrays
  * goes through realloc, which glibc serves with mremap, so unused capacity is
@@ -71,6 +75,7 @@ enum trace_process_state {
 	TRACE_PROC_EXITED = 1,   /* exited; status is the exit code */
 	TRACE_PROC_SIGNALED = 2, /* killed; status is the signal number */
 	TRACE_PROC_DETACHED = 3, /* capture detached while it ran */
+	TRACE_PROC_ENDED = 4,    /* ended, how is not known (a descendant reaped by its parent); status 0 */
 };
 
 struct trace_process {
@@ -246,13 +251,15 @@ void trace_session_meta_at(const struct trace_session *s, size_t i, const char *
 void trace_session_set_loss(struct trace_session *s, uint32_t pid, uint32_t source, uint64_t count);
 size_t trace_session_loss_count(const struct trace_session *s);
 const struct trace_loss *trace_session_loss(const struct trace_session *s, size_t i);
-/* Sum of all lost-event totals. */
+/* Sum of all lost-event totals, saturating at UINT64_MAX (totals come from
+ * files and may be anything). */
 uint64_t trace_session_lost_total(const struct trace_session *s);
 
 /* --- events ----------------------------------------------------------------- */
 
 /* Appends a copy of `ev` to its track. Returns 0, or -1 (nothing stored) when
- * ev->track is unknown, ev->kind is not a valid kind, or ev->end < ev->start.
+ * ev->track is unknown, ev->kind is not a valid kind, ev->end < ev->start, or
+ * the duration ev->end - ev->start does not fit in int64 (invariant 4).
  * Amortized O(1). */
 int trace_session_append(struct trace_session *s, const struct trace_event *ev);
 

@@ -107,11 +107,13 @@ const char *trace_summary_memop_name(uint32_t key)
 	return "[unknown]";
 }
 
-/* Whether `ev` enters the summary of `spec`; if so its key and value. */
+/* Whether `ev` enters the summary of `spec` (kind in the mask, flags
+ * filter met, not open); if so its key and value. */
 static bool summary_take(const struct trace_summary_spec *spec, const struct trace_event *ev, uint32_t *key,
                          uint64_t *value)
 {
-	if (ev->kind >= 32 || !(spec->kind_mask & (1u << ev->kind)) || (ev->flags & TRACE_FLAG_OPEN))
+	if (ev->kind >= 32 || !(spec->kind_mask & (1u << ev->kind)) || (ev->flags & TRACE_FLAG_OPEN) ||
+	    (ev->flags & spec->flags_mask) != spec->flags_value)
 		return false;
 	if (spec->key == TRACE_SUMMARY_BY_MEMOP) {
 		*key = trace_summary_memop_key(ev);
@@ -123,7 +125,7 @@ static bool summary_take(const struct trace_summary_spec *spec, const struct tra
 	if (spec->value == TRACE_SUMMARY_BYTES)
 		*value = ev->u.bytes;
 	else
-		*value = (uint64_t)ev->end - (uint64_t)ev->start; /* end >= start: no wrap */
+		*value = (uint64_t)ev->end - (uint64_t)ev->start; /* <= INT64_MAX (event.h) */
 	return true;
 }
 
@@ -137,7 +139,7 @@ static bool group_eq(const void *ctx, uint32_t id, const void *key)
 /* Creates an empty group for `key` and returns its position + 1. */
 static uint32_t group_new(struct groups *gs, uint32_t key)
 {
-	xgrow((void **)&gs->g, &gs->cap, gs->n + 1, sizeof(*gs->g));
+	gs->g = xgrow(gs->g, &gs->cap, gs->n + 1, sizeof(*gs->g));
 	memset(&gs->g[gs->n], 0, sizeof(*gs->g));
 	gs->g[gs->n].key = key;
 	gs->g[gs->n].min = UINT64_MAX;

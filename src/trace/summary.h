@@ -30,10 +30,17 @@ enum trace_summary_value {
 	TRACE_SUMMARY_BYTES = 1,    /* u.bytes (memcpy, memset) */
 };
 
+/* Which events enter a summary: those of a kind in kind_mask whose flags
+ * satisfy (ev->flags & flags_mask) == flags_value (flags_mask 0 and
+ * flags_value 0: no filter; e.g. TRACE_FLAG_NVTX_STARTEND in both selects
+ * start/end NVTX ranges, in the mask only push/pop ones), and how they are
+ * grouped and measured. */
 struct trace_summary_spec {
-	uint32_t kind_mask; /* bit (1u << kind) for each enum trace_kind included */
-	uint8_t key;        /* enum trace_summary_key */
-	uint8_t value;      /* enum trace_summary_value */
+	uint32_t kind_mask;  /* bit (1u << kind) for each enum trace_kind included */
+	uint8_t key;         /* enum trace_summary_key */
+	uint8_t value;       /* enum trace_summary_value */
+	uint8_t flags_mask;  /* TRACE_FLAG_* bits tested */
+	uint8_t flags_value; /* the value those bits must have */
 };
 
 struct trace_summary_row {
@@ -61,7 +68,8 @@ const char *trace_summary_memop_name(uint32_t key);
 
 /* Computes the summary of `spec` over every event of `s` into *out (which
  * the caller frees with trace_summary_free). Events open at the end of the
- * capture (TRACE_FLAG_OPEN) are left out. O(n log n). Returns 0. */
+ * capture (TRACE_FLAG_OPEN) are left out whatever the flags filter says.
+ * O(n log n). Returns 0. */
 int trace_summary_build(const struct trace_session *s, const struct trace_summary_spec *spec,
                         struct trace_summary *out);
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Formats the printf-style message into e->msg (truncated to fit, always
+ * NUL-terminated) unless `e` is NULL; always returns -1. */
 int err_fmt(struct err *e, const char *fmt, ...)
 {
 	if (e) {
@@ -18,6 +20,8 @@ int err_fmt(struct err *e, const char *fmt, ...)
 	return -1;
 }
 
+/* Like err_fmt(), then appends ": " and strerror(errnum) when room is left;
+ * always returns -1. */
 int err_errno(struct err *e, int errnum, const char *fmt, ...)
 {
 	if (e) {

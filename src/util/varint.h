@@ -100,13 +100,13 @@ static inline bool varint_get32(const uint8_t **pp, const uint8_t *end, uint32_t
 }
 
 /* Maps a signed value to an unsigned one, small magnitudes first. */
-static inline uint64_t zigzag_encode(int64_t v)
+static inline uint64_t varint_zigzag_encode(int64_t v)
 {
 	return ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
 }
 
-/* Inverse of zigzag_encode(). */
-static inline int64_t zigzag_decode(uint64_t u)
+/* Inverse of varint_zigzag_encode(). */
+static inline int64_t varint_zigzag_decode(uint64_t u)
 {
 	uint64_t v = (u >> 1) ^ (0 - (u & 1));
 	int64_t s;
@@ -117,7 +117,7 @@ static inline int64_t zigzag_decode(uint64_t u)
 /* Writes a zigzag varint; returns the number of bytes written. */
 static inline size_t varint_put_signed(uint8_t *p, int64_t v)
 {
-	return varint_put(p, zigzag_encode(v));
+	return varint_put(p, varint_zigzag_encode(v));
 }
 
 /* Reads a zigzag varint. Same contract as varint_get(). */
@@ -126,7 +126,7 @@ static inline bool varint_get_signed(const uint8_t **pp, const uint8_t *end, int
 	uint64_t u;
 	if (!varint_get(pp, end, &u))
 		return false;
-	*out = zigzag_decode(u);
+	*out = varint_zigzag_decode(u);
 	return true;
 }
 

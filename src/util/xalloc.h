@@ -23,8 +23,11 @@ void *xreallocarray(void *ptr, size_t count, size_t size);
 char *xstrdup(const char *s);
 char *xmemdup0(const void *p, size_t len);
 
-/* Grows *items (of `elem` bytes each, *cap allocated) so that it holds at
- * least `need` elements, doubling the capacity. */
-void xgrow(void **items, size_t *cap, size_t need, size_t elem);
+/* Grows the array `items` (of `elem` bytes each, *cap allocated; NULL with
+ * *cap == 0 when empty) so that it holds at least `need` elements, doubling
+ * the capacity, and returns it: the array may have moved, so the caller
+ * stores the result in place of `items` (`a = xgrow(a, &cap, n + 1, sizeof(*a))`).
+ * Returns `items` unchanged when *cap >= need. The caller frees with free(). */
+void *xgrow(void *items, size_t *cap, size_t need, size_t elem);
 
 #endif

@@ -116,7 +116,8 @@ static void CUPTIAPI check_buffer_done(CUcontext ctx, uint32_t stream, uint8_t *
 			check_data.bad_iteration++;
 			break;
 		}
-		xgrow((void **)&check_data.recs, &check_data.cap, check_data.n + 1, sizeof(*check_data.recs));
+		check_data.recs =
+		    xgrow(check_data.recs, &check_data.cap, check_data.n + 1, sizeof(*check_data.recs));
 		struct check_rec *c = &check_data.recs[check_data.n++];
 		c->status = cupti_decode(rec, &c->d);
 		c->name = c->d.name ? xstrdup(c->d.name) : NULL;

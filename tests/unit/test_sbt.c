@@ -15,6 +15,7 @@
  * of the reader.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -480,9 +481,13 @@ static struct trace_session *full_session(bool big_string)
 	ev.end = t + 200;
 	ev.u.bytes = 12;
 	assert_int_equal(trace_session_append(s, &ev), 0);
+	/* the longest durations there are (INT64_MAX), at both ends of the clock */
 	ev.start = INT64_MIN;
-	ev.end = INT64_MAX;
+	ev.end = -1;
 	ev.u.bytes = UINT64_MAX;
+	assert_int_equal(trace_session_append(s, &ev), 0);
+	ev.start = 0;
+	ev.end = INT64_MAX;
 	assert_int_equal(trace_session_append(s, &ev), 0);
 	ev.start = -5;
 	ev.end = -5;
@@ -684,8 +689,8 @@ static void test_varint(void **state)
 	int64_t svals[] = {0, -1, 1, -64, 64, INT64_MIN, INT64_MAX};
 	uint64_t zz[] = {0, 1, 2, 127, 128, UINT64_MAX, UINT64_MAX - 1};
 	for (size_t i = 0; i < sizeof(svals) / sizeof(svals[0]); i++) {
-		assert_int_equal(zigzag_encode(svals[i]), zz[i]);
-		assert_true(zigzag_decode(zz[i]) == svals[i]);
+		assert_int_equal(varint_zigzag_encode(svals[i]), zz[i]);
+		assert_true(varint_zigzag_decode(zz[i]) == svals[i]);
 	}
 	/* 11 bytes, or a 10th byte above 1, do not fit 64 bits */
 	uint8_t longer[11];
@@ -865,7 +870,18 @@ static void test_writer_errors(void **state)
 	assert_int_equal(sbt_writer_append(w, &ev, &e), -1);
 	ev.kind = TRACE_KIND_MAX + 1;
 	assert_int_equal(sbt_writer_append(w, &ev, &e), -1);
-	/* argument errors do not stop the writer */
+	/* end fits in int64 but end - start does not (event.h): refused */
+	ev.kind = TRACE_KERNEL;
+	ev.start = INT64_MIN;
+	ev.end = 0;
+	e.msg[0] = '\0';
+	assert_int_equal(sbt_writer_append(w, &ev, &e), -1);
+	assert_non_null(strstr(e.msg, "invalid event"));
+	ev.start = -1;
+	ev.end = INT64_MAX;
+	assert_int_equal(sbt_writer_append(w, &ev, &e), -1);
+	/* argument errors do not stop the writer (and wrote nothing: an event
+	 * in the file would be counted as dropped, its track being undefined) */
 	assert_int_equal(sbt_writer_close(w, &e), 0);
 	struct trace_session *s = trace_session_new();
 	struct sbt_read_report rep;
@@ -1517,6 +1533,51 @@ static void test_crafted_files(void **state)
 	trace_session_delete(s);
 }
 
+/* An event whose duration varint exceeds INT64_MAX, though its end fits in
+ * int64 (start is negative), is well-formed but dropped and counted; its
+ * neighbours load. One whose end overflows int64 makes the chunk malformed. */
+static void test_crafted_long_duration(void **state)
+{
+	(void)state;
+	uint8_t file[512], pay[64];
+	size_t n = 16, pn;
+	memcpy(file, file_header, 16);
+	file[12] = 0;
+	pn = put_record(pay, 1, (const uint8_t *)"\x01x", 2);
+	n += make_chunk(file + n, 1, 0, pay, (uint32_t)pn);
+	const uint8_t track[] = {1, 1, 5, 6, 0, 0, 0, 0};
+	pn = put_record(pay, 1, track, sizeof(track));
+	n += make_chunk(file + n, 3, 0, pay, (uint32_t)pn);
+	/* base -100 (zigzag 199), 3 API events named 1 on track 1: 5 ns at -100,
+	 * 2^63 ns at -100 (end 2^63 - 101 fits), 5 ns at -99 */
+	const uint8_t events[] = {0xc7, 0x01, 3,    5,    0,    0,    5,    1, 1, 5, 0, 0, 0x80, 0x80, 0x80,
+	                          0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 1, 1, 5, 0, 2, 5,    1,    1};
+	n += make_chunk(file + n, 6, 0, events, sizeof(events));
+	/* base 100, one event of 2^63 - 1 ns: its end overflows, malformed */
+	const uint8_t overflow[] = {0xc8, 0x01, 1,    5,    0,    0,    0xff, 0xff, 0xff,
+	                            0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1,    1};
+	n += make_chunk(file + n, 6, 0, overflow, sizeof(overflow));
+
+	struct trace_session *s = trace_session_new();
+	struct sbt_read_report rep;
+	struct err e = {{0}};
+	assert_int_equal(load_copy(file, n, s, &rep, &e), 0);
+	assert_int_equal(rep.chunks, 4);
+	assert_int_equal(rep.chunks_skipped, 1);
+	assert_int_equal(rep.records_dropped, 1);
+	assert_int_equal(rep.events, 2);
+	assert_non_null(strstr(rep.first_problem, "duration exceeds INT64_MAX"));
+	size_t ne;
+	const struct trace_event *ev = trace_session_track_events(s, 1, &ne);
+	assert_int_equal(ne, 2);
+	assert_true(ev[0].start == -100 && ev[0].end == -95);
+	assert_true(ev[1].start == -99 && ev[1].end == -94);
+	int64_t lo, hi;
+	assert_true(trace_session_time_range(s, &lo, &hi));
+	assert_true(lo == -100 && hi == -94);
+	trace_session_delete(s);
+}
+
 /* zstd payloads the reader must refuse before inflating them, a stored
  * payload over the cap, and a file read through a pipe. */
 static void test_zstd_and_limits(void **state)
@@ -1697,6 +1758,122 @@ static double event_bytes_per_event(const char *path, uint64_t events)
 	return (double)bytes / (double)events;
 }
 
+/* Input that cannot be mapped is checked on its first 16 bytes before the
+ * rest is read, and read no further than the cap: /dev/zero and text are
+ * refused at once, a pipe still open behind a bad header or past the cap
+ * does not block, and a whole SBT file within the cap loads. */
+static void test_stream_input(void **state)
+{
+	(void)state;
+	struct err e = {{0}};
+	struct sbt_read_report rep;
+	struct trace_session *s = trace_session_new();
+
+	/* endless input (before the header check, read until out of memory) */
+	assert_int_equal(sbt_load("/dev/zero", s, &rep, &e), -1);
+	assert_string_equal(e.msg, "/dev/zero: not an SBT file");
+	/* a procfs file: regular, reports size 0, has contents */
+	assert_int_equal(sbt_load("/proc/self/status", s, &rep, &e), -1);
+	assert_string_equal(e.msg, "/proc/self/status: not an SBT file");
+
+	/* write ends left open: an answer must come without end of input */
+	int fds[2];
+	uint8_t head[16];
+	memcpy(head, file_header, 16);
+	head[8] = 2; /* version 2.0 */
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], head, 16), 16);
+	assert_int_equal(sbt_load_fd(fds[0], "pipe", SBT_MAX_STREAM_BYTES, s, &rep, &e), -1);
+	assert_string_equal(e.msg, "pipe: SBT version 2.0 is newer than this tstop understands (1.x)");
+	close(fds[0]);
+	close(fds[1]);
+
+	uint8_t junk[2000];
+	memcpy(junk, file_header, 16);
+	memset(junk + 16, 0xab, sizeof(junk) - 16);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	assert_int_equal(sbt_load_fd(fds[0], "pipe", 1024, s, &rep, &e), -1);
+	assert_non_null(strstr(e.msg, "pipe: input larger than 1 KiB"));
+	close(fds[0]);
+	close(fds[1]);
+	assert_int_equal(trace_session_event_count(s), 0);
+
+	/* a whole file through a pipe: loads within the cap, refused one byte
+	 * under its size */
+	size_t len;
+	uint8_t *f = small_file(0, &len);
+	assert_true(len < 65536 && (len - 1) % 1024 != 0); /* the message gives bytes */
+	for (int under = 0; under < 2; under++) {
+		assert_int_equal(pipe(fds), 0);
+		assert_int_equal(write(fds[1], f, len), (ssize_t)len);
+		close(fds[1]);
+		struct trace_session *got = trace_session_new();
+		int rc = sbt_load_fd(fds[0], "pipe", len - (size_t)under, got, &rep, &e);
+		close(fds[0]);
+		if (under) {
+			assert_int_equal(rc, -1);
+			char want[128];
+			snprintf(want, sizeof(want), "pipe: input larger than %zu bytes", len - 1);
+			assert_non_null(strstr(e.msg, want));
+			assert_int_equal(trace_session_event_count(got), 0);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(rep.events, 240);
+			assert_true(rep.has_index);
+		}
+		trace_session_delete(got);
+	}
+
+	/* a regular file through sbt_load_fd: mapped, whatever the cap */
+	int fd = open(tpath("small.sbt"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(sbt_load_fd(fd, "file", 10, s, &rep, &e), 0);
+	close(fd);
+	assert_int_equal(rep.events, 240);
+	trace_session_delete(s);
+	free(f);
+}
+
+/* The footer index goes through the same chunk checks as every chunk: an
+ * unknown flag or a bad checksum leaves the file whole but not indexed, for
+ * the same reason a chunk would be skipped. */
+static void test_footer_index_checks(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *f = small_file(0, &len);
+	struct tchunk ch[256];
+	size_t nch = walk(f, len, ch, 256);
+	const struct tchunk *ix = &ch[nch - 1];
+	assert_int_equal(ix->type, 8);
+	struct err e = {{0}};
+	struct sbt_read_report rep;
+	for (int k = 0; k < 2; k++) {
+		if (k == 0) {
+			f[ix->off + 5] = 0x80; /* an unknown flag */
+			fix_header_crc(f, ix->off);
+		} else {
+			f[ix->off + 16] ^= 0x01; /* its payload */
+		}
+		struct trace_session *s = trace_session_new();
+		assert_int_equal(load_copy(f, len, s, &rep, &e), 0);
+		assert_int_equal(rep.events, 240);
+		assert_false(rep.truncated);
+		assert_false(rep.has_index);
+		assert_int_equal(rep.chunks_skipped, 0);
+		assert_non_null(strstr(rep.first_problem, "footer index"));
+		assert_non_null(
+		    strstr(rep.first_problem, k == 0 ? "unknown chunk type or flags" : "checksum mismatch"));
+		trace_session_delete(s);
+		if (k == 0) {
+			f[ix->off + 5] = 0;
+			fix_header_crc(f, ix->off);
+		}
+	}
+	free(f);
+}
+
 static void test_bytes_per_kernel_event(void **state)
 {
 	(void)state;
@@ -1770,6 +1947,9 @@ int main(void)
 	    cmocka_unit_test(test_garbage_and_empty),
 	    cmocka_unit_test(test_zstd_and_limits),
 	    cmocka_unit_test(test_crafted_files),
+	    cmocka_unit_test(test_crafted_long_duration),
+	    cmocka_unit_test(test_stream_input),
+	    cmocka_unit_test(test_footer_index_checks),
 	    cmocka_unit_test(test_bytes_per_kernel_event),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);

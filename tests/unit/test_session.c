@@ -588,6 +588,45 @@ static void make_pattern(struct trace_event *in, size_t n, uint32_t t, enum patt
 	}
 }
 
+/* Invariant 4: end - start must fit in int64. With a negative start an end
+ * that fits can lie up to 2^64 - 1 ns away; such events are refused, and
+ * the largest allowed duration, INT64_MAX, is taken at both ends of the
+ * clock. */
+static void test_append_duration_limit(void **state)
+{
+	(void)state;
+	struct trace_session *s = trace_session_new();
+	uint32_t t = add_thread(s, 1);
+	struct trace_event too_long[] = {
+	    mkev(t, TRACE_KERNEL, INT64_MIN, INT64_MAX), /* 2^64 - 1 */
+	    mkev(t, TRACE_KERNEL, INT64_MIN, 0),         /* 2^63 */
+	    mkev(t, TRACE_API, -1, INT64_MAX),           /* 2^63 */
+	    mkev(t, TRACE_NVTX_RANGE, -5, INT64_MAX - 3),
+	};
+	for (size_t i = 0; i < sizeof(too_long) / sizeof(too_long[0]); i++)
+		assert_int_equal(trace_session_append(s, &too_long[i]), -1);
+	assert_int_equal(trace_session_event_count(s), 0);
+	int64_t lo = 0, hi = 0;
+	assert_false(trace_session_time_range(s, &lo, &hi));
+
+	struct trace_event longest[] = {
+	    mkev(t, TRACE_KERNEL, INT64_MIN, -1),
+	    mkev(t, TRACE_API, -1, INT64_MAX - 1),
+	    mkev(t, TRACE_MEMCPY, 0, INT64_MAX),
+	};
+	for (size_t i = 0; i < sizeof(longest) / sizeof(longest[0]); i++)
+		assert_int_equal(trace_session_append(s, &longest[i]), 0);
+	trace_session_finish(s);
+	size_t n;
+	const struct trace_event *ev = trace_session_track_events(s, t, &n);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_true(ev[i].end - ev[i].start == INT64_MAX); /* computed as int64 */
+	assert_true(trace_session_time_range(s, &lo, &hi));
+	assert_true(lo == INT64_MIN && hi == INT64_MAX);
+	trace_session_delete(s);
+}
+
 static void test_sort_patterns(void **state)
 {
 	static const size_t sizes[] = {0, 1, 2, 3, 17, 1000, 20011};
@@ -848,6 +887,13 @@ static void test_meta_losses(void **state)
 	assert_int_equal(l->count, 50);
 	assert_int_equal(trace_session_loss(s, 2)->pid, 11);
 	assert_null(trace_session_loss(s, 3));
+	/* totals read from a file can be anything: the sum saturates */
+	trace_session_set_loss(s, 12, ring, UINT64_MAX - 100);
+	assert_true(trace_session_lost_total(s) == UINT64_MAX);
+	trace_session_set_loss(s, 12, ring, UINT64_MAX - 157);
+	assert_true(trace_session_lost_total(s) == UINT64_MAX);
+	trace_session_set_loss(s, 12, ring, UINT64_MAX - 158);
+	assert_true(trace_session_lost_total(s) == UINT64_MAX - 1);
 	trace_session_delete(s);
 }
 
@@ -900,21 +946,14 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_intern_basic),
-	    cmocka_unit_test(test_intern_nul_bytes),
-	    cmocka_unit_test(test_intern_long),
-	    cmocka_unit_test(test_intern_many),
-	    cmocka_unit_test(test_display_name),
-	    cmocka_unit_test(test_frames_stacks),
-	    cmocka_unit_test(test_side_tables),
-	    cmocka_unit_test(test_tracks),
-	    cmocka_unit_test(test_append_validation),
-	    cmocka_unit_test(test_sort_patterns),
-	    cmocka_unit_test(test_sort_deterministic_and_reappend),
-	    cmocka_unit_test(test_many_tracks_events),
-	    cmocka_unit_test(test_processes_devices),
-	    cmocka_unit_test(test_meta_losses),
-	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_intern_basic),       cmocka_unit_test(test_intern_nul_bytes),
+	    cmocka_unit_test(test_intern_long),        cmocka_unit_test(test_intern_many),
+	    cmocka_unit_test(test_display_name),       cmocka_unit_test(test_frames_stacks),
+	    cmocka_unit_test(test_side_tables),        cmocka_unit_test(test_tracks),
+	    cmocka_unit_test(test_append_validation),  cmocka_unit_test(test_append_duration_limit),
+	    cmocka_unit_test(test_sort_patterns),      cmocka_unit_test(test_sort_deterministic_and_reappend),
+	    cmocka_unit_test(test_many_tracks_events), cmocka_unit_test(test_processes_devices),
+	    cmocka_unit_test(test_meta_losses),        cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,10 +3,10 @@
  *
  * Hand-made sessions whose statistics are written out by hand (odd and even
  * medians, a single-event group, open events, ties in the row order, totals
- * past 2^64), and random sessions checked against a brute-force reference
- * computed here in a different way: values collected per key by linear
- * search, sorted by insertion, the standard deviation from the sum of
- * squares in long double.
+ * past 2^64, the flags filter), and random sessions checked against a
+ * brute-force reference computed here in a different way: values collected
+ * per key by linear search, sorted by insertion, the standard deviation from
+ * the sum of squares in long double.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -544,12 +544,83 @@ static void test_large_group_medians(void **state)
 	}
 }
 
+/* The flags filter: NVTX ranges split into push/pop and start/end rows as
+ * nsys's nvtx_sum does, a zero filter taking both, open events left out
+ * whatever the filter, and a value with bits outside the mask matching
+ * nothing. */
+static void test_flags_filter(void **state)
+{
+	struct trace_session *s = trace_session_new();
+	struct trace_track_info ti = {.kind = TRACE_TRACK_THREAD, .pid = 1, .tid = 1};
+	uint32_t th = trace_session_add_track(s, &ti);
+	uint32_t a = trace_session_intern_cstr(s, "a"), b = trace_session_intern_cstr(s, "b");
+	put(s, th, TRACE_NVTX_RANGE, a, 0, 10, 0, 0, 0);
+	put(s, th, TRACE_NVTX_RANGE, a, 5, 30, 0, 0, 0);
+	put(s, th, TRACE_NVTX_RANGE, a, 7, 100, 0, 0, TRACE_FLAG_NVTX_STARTEND);
+	put(s, th, TRACE_NVTX_RANGE, b, 9, 7, 0, 0, TRACE_FLAG_NVTX_STARTEND);
+	put(s, th, TRACE_NVTX_RANGE, b, 11, 9, 0, 0, TRACE_FLAG_NVTX_STARTEND);
+	put(s, th, TRACE_NVTX_RANGE, b, 12, 1000, 0, 0, TRACE_FLAG_NVTX_STARTEND | TRACE_FLAG_OPEN);
+	put(s, th, TRACE_NVTX_RANGE, b, 13, 1000, 0, 0, TRACE_FLAG_OPEN);
+	trace_session_finish(s);
+
+	struct trace_summary_spec spec = {.kind_mask = 1u << TRACE_NVTX_RANGE,
+	                                  .key = TRACE_SUMMARY_BY_NAME,
+	                                  .value = TRACE_SUMMARY_DURATION,
+	                                  .flags_mask = TRACE_FLAG_NVTX_STARTEND,
+	                                  .flags_value = 0};
+	struct trace_summary sum;
+	/* push/pop: "a" twice */
+	assert_int_equal(trace_summary_build(s, &spec, &sum), 0);
+	assert_int_equal(sum.n, 1);
+	assert_int_equal(sum.rows[0].key, a);
+	assert_int_equal(sum.rows[0].count, 2);
+	assert_close(sum.rows[0].total, 40, 0);
+	assert_close(sum.grand_total, 40, 0);
+	trace_summary_free(&sum);
+
+	/* start/end: "a" once (100), "b" twice (16) */
+	spec.flags_value = TRACE_FLAG_NVTX_STARTEND;
+	assert_int_equal(trace_summary_build(s, &spec, &sum), 0);
+	assert_int_equal(sum.n, 2);
+	assert_int_equal(sum.rows[0].key, a);
+	assert_int_equal(sum.rows[0].count, 1);
+	assert_close(sum.rows[0].total, 100, 0);
+	assert_int_equal(row_of(&sum, b)->count, 2);
+	assert_close(row_of(&sum, b)->median, 8, 0);
+	assert_close(sum.grand_total, 116, 0);
+	trace_summary_free(&sum);
+
+	/* no filter: both styles together; open ranges still left out */
+	spec.flags_mask = spec.flags_value = 0;
+	assert_int_equal(trace_summary_build(s, &spec, &sum), 0);
+	assert_int_equal(sum.n, 2);
+	assert_int_equal(row_of(&sum, a)->count, 3);
+	assert_int_equal(row_of(&sum, b)->count, 2);
+	assert_close(sum.grand_total, 156, 0);
+	trace_summary_free(&sum);
+
+	/* asking for the open flag does not bring open events back */
+	spec.flags_mask = spec.flags_value = TRACE_FLAG_OPEN;
+	assert_int_equal(trace_summary_build(s, &spec, &sum), 0);
+	assert_int_equal(sum.n, 0);
+	trace_summary_free(&sum);
+
+	/* a value bit outside the mask can never match */
+	spec.flags_mask = TRACE_FLAG_NVTX_STARTEND;
+	spec.flags_value = TRACE_FLAG_NVTX_STARTEND | 0x02;
+	assert_int_equal(trace_summary_build(s, &spec, &sum), 0);
+	assert_int_equal(sum.n, 0);
+	trace_summary_free(&sum);
+	trace_session_delete(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kernel_durations),     cmocka_unit_test(test_memops),
 	    cmocka_unit_test(test_huge_totals_and_zero), cmocka_unit_test(test_random_against_reference),
 	    cmocka_unit_test(test_large_group_medians),  cmocka_unit_test(test_unknown_name_ids),
+	    cmocka_unit_test(test_flags_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
