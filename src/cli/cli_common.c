@@ -7,19 +7,37 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "report/format.h"
 #include "trace/meta.h"
+#include "util/xalloc.h"
 
-/* Writes "tstop CMD: " (or "tstop: ") and the formatted message to stderr. */
+/* Writes "tstop CMD: " (or "tstop: "), `kind` and the formatted message to
+ * stderr, the message escaped by report_write_text: it may quote file
+ * names, option values and text from a session. */
 static void cli_vmessage(const char *cmd, const char *kind, const char *fmt, va_list ap)
 {
+	char small[512];
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	char *msg = small;
+	if (n >= (int)sizeof(small)) {
+		msg = xmalloc((size_t)n + 1);
+		vsnprintf(msg, (size_t)n + 1, fmt, again);
+	}
+	va_end(again);
 	if (cmd)
 		fprintf(stderr, "tstop %s: %s", cmd, kind);
 	else
 		fprintf(stderr, "tstop: %s", kind);
-	vfprintf(stderr, fmt, ap);
+	if (n > 0)
+		report_write_text(stderr, msg, (size_t)n);
 	fputc('\n', stderr);
+	if (msg != small)
+		free(msg);
 }
 
 /* Prints a usage error and the --help hint on stderr; returns CLI_EXIT_USAGE. */
@@ -84,16 +102,6 @@ int cli_getopt(int argc, char **argv, const char *cmd, const char *shortopts, co
 	return c;
 }
 
-/* Copies `src` to `dst` (of `cap` bytes) with every byte that is not
- * printable ASCII replaced by '?', for messages that quote a file. */
-static void cli_sanitize(char *dst, size_t cap, const char *src)
-{
-	size_t i = 0;
-	for (; src[i] && i + 1 < cap; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[i] = '\0';
-}
-
 /* Loads path into a new session the caller owns, warning about damage; NULL after an error was printed. */
 struct trace_session *cli_open_session(const char *cmd, const char *path, struct sbt_read_report *rep)
 {
@@ -108,8 +116,9 @@ struct trace_session *cli_open_session(const char *cmd, const char *path, struct
 		cli_error(cmd, "%s", e.msg);
 		return NULL;
 	}
-	char problem[sizeof(rep->first_problem)];
-	cli_sanitize(problem, sizeof(problem), rep->first_problem);
+	char problem[sizeof(rep->first_problem) + 1]; /* NUL-terminated even if the report's is not */
+	memcpy(problem, rep->first_problem, sizeof(rep->first_problem));
+	problem[sizeof(rep->first_problem)] = '\0';
 	if (rep->truncated)
 		cli_warn(cmd,
 		         "%s is cut off at byte %" PRIu64 " of %" PRIu64 "; loaded the %" PRIu64

@@ -4,6 +4,8 @@
  *
  * Commands print; the library does not. Every message goes to stderr,
  * prefixed "tstop CMD: ", and a usage error adds a hint to run --help.
+ * Messages are escaped as report output is (report/format.h), so a file
+ * name or a name from a session quoted in one reaches a terminal safely.
  */
 #ifndef TSTOP_CLI_COMMON_H
 #define TSTOP_CLI_COMMON_H

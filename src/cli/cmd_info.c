@@ -9,6 +9,7 @@
  * through report_write_text, so no byte of it reaches a terminal raw. A
  * damaged file is described as far as it loads, with warnings on stderr.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "cli/cli_common.h"
 #include "cli/cmds.h"
 #include "report/format.h"
+#include "report/report.h"
 #include "trace/meta.h"
 
 static const char cmd_info_usage[] =
@@ -52,17 +54,24 @@ static void info_field(const char *label, const char *value)
 	putchar('\n');
 }
 
-/* Formats Unix-time nanoseconds as "YYYY-MM-DD HH:MM:SS UTC"; returns false
- * when `ns` is not a decimal number. */
+/* Formats `ns`, Unix time in nanoseconds in decimal, as "YYYY-MM-DD
+ * HH:MM:SS UTC"; returns false when it is not a decimal number that fits
+ * int64 (nothing but the number, no overflow) or not a date. */
 static bool info_wall_time(const char *ns, char *out, size_t cap)
 {
+	if (*ns != '-' && (*ns < '0' || *ns > '9'))
+		return false; /* no blanks or '+' that strtoll would take */
 	char *end;
+	errno = 0;
 	long long v = strtoll(ns, &end, 10);
-	if (end == ns || *end)
+	if (end == ns || *end || errno == ERANGE)
 		return false;
-	time_t secs = (time_t)(v / 1000000000ll);
+	long long secs = v / 1000000000ll;
+	if (v % 1000000000ll < 0)
+		secs--; /* before 1970: round down, not toward zero */
+	time_t t = (time_t)secs;
 	struct tm tm;
-	if (!gmtime_r(&secs, &tm))
+	if (!gmtime_r(&t, &tm))
 		return false;
 	return strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) > 0;
 }
@@ -81,16 +90,23 @@ static void info_session(const char *path, const struct trace_session *s)
 	info_field("host", v ? v : "(unknown)");
 	v = trace_session_meta(s, TRACE_META_START_TIME);
 	char when[64];
-	if (v && info_wall_time(v, when, sizeof(when)))
+	if (v && info_wall_time(v, when, sizeof(when))) {
 		info_field("started", when);
-	else
-		info_field("started", v ? v : "(unknown)");
+	} else if (v) {
+		printf("  %-15sunknown (bad %s value '", "started", TRACE_META_START_TIME);
+		info_text(v);
+		printf("')\n");
+	} else {
+		info_field("started", "(unknown)");
+	}
 	int64_t start, end;
-	if (trace_session_time_range(s, &start, &end))
-		printf("  %-15s%.6f s (%" PRId64 " ns, from %" PRId64 " to %" PRId64 " ns)\n", "duration",
-		       (double)(end - start) / 1e9, end - start, start, end);
-	else
+	if (trace_session_time_range(s, &start, &end)) {
+		uint64_t span = report_span_ns(start, end);
+		printf("  %-15s%.6f s (%" PRIu64 " ns, from %" PRId64 " to %" PRId64 " ns)\n", "duration",
+		       (double)span / 1e9, span, start, end);
+	} else {
 		printf("  %-15s(no events)\n", "duration");
+	}
 	v = trace_session_meta(s, TRACE_META_VERSION);
 	info_field("tstop version", v ? v : "(unknown)");
 	/* Other metadata, as it is. */

@@ -3,9 +3,9 @@
  *
  * Table form needs every column's width before the first row is written, so
  * it reads the rows twice: once to measure, once to write (rows are cheap to
- * produce, see report.h). CSV and JSON stream in one pass. Runs of plain
- * ASCII are written with one fwrite; only the bytes around them are looked
- * at one by one, which keeps a million-row trace listing fast.
+ * produce, see report.h). CSV and JSON stream in one pass. Runs of text
+ * that needs no escape are written with one fwrite, which keeps a
+ * million-row trace listing fast.
  */
 #include "report/format.h"
 
@@ -66,67 +66,93 @@ static size_t report_utf8_len(const unsigned char *s, size_t n)
 	return need + 1;
 }
 
-/* Whether the valid sequence at s is a C1 control (U+0080 .. U+009F). */
-static bool report_is_c1(const unsigned char *s, size_t seq)
+/* The code point of the valid UTF-8 sequence s[0 .. seq-1]. */
+static uint32_t report_utf8_decode(const unsigned char *s, size_t seq)
 {
-	return seq == 2 && s[0] == 0xc2 && s[1] <= 0x9f;
+	switch (seq) {
+	case 1:
+		return s[0];
+	case 2:
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3fu);
+	case 3:
+		return (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3fu);
+	default:
+		return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+		       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3fu);
+	}
 }
 
-/* Length of a printable valid UTF-8 character at s, 0 when s[0] must be escaped. */
-size_t report_utf8_printable(const unsigned char *s, size_t n)
+/* Whether code point cp is shown escaped although it is valid: a C0 or C1
+ * control, DEL, a bidirectional or other invisible format control, or a
+ * line or paragraph separator (see format.h). */
+bool report_escape_code_point(uint32_t cp)
 {
-	if (s[0] < 0x20 || s[0] == 0x7f)
-		return 0;
-	size_t seq = report_utf8_len(s, n);
-	if (!seq || report_is_c1(s, seq))
-		return 0;
-	return seq;
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-/* Length of the run of plain printable ASCII at the start of s[0 .. n-1],
- * stopping also at a double quote when `quote` and at a backslash when
- * `backslash`. */
-static size_t report_ascii_run(const unsigned char *s, size_t n, bool quote, bool backslash)
+/* Covers the next bytes of s[0 .. n-1] (n >= 1): a run shown as it is, or
+ * one character or byte replaced by the escape in esc (see format.h). */
+size_t report_escape_step(const char *text, size_t n, char esc[REPORT_ESCAPE_MAX], size_t *cols)
 {
-	size_t i = 0;
-	while (i < n && s[i] >= 0x20 && s[i] < 0x7f && !(quote && s[i] == '"') &&
-	       !(backslash && s[i] == '\\'))
-		i++;
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, run_cols = 0;
+	esc[0] = '\0';
+	while (i < n) {
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			i++;
+			run_cols++;
+			continue;
+		}
+		size_t seq = report_utf8_len(s + i, n - i);
+		bool escape = !seq || report_escape_code_point(report_utf8_decode(s + i, seq));
+		if (!escape) {
+			i += seq;
+			run_cols++;
+			continue;
+		}
+		if (i) /* the safe run before it first */
+			break;
+		uint32_t cp = seq ? report_utf8_decode(s, seq) : 0;
+		if (!seq) {
+			snprintf(esc, REPORT_ESCAPE_MAX, "\\x%02x", s[0]);
+			seq = 1;
+		} else if (cp == '\n' || cp == '\t' || cp == '\r') {
+			snprintf(esc, REPORT_ESCAPE_MAX, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+		} else if (cp < 0x80) {
+			snprintf(esc, REPORT_ESCAPE_MAX, "\\x%02x", s[0]);
+		} else if (cp <= 0x9f) {
+			/* C1 controls: the two bytes of their encoding. */
+			snprintf(esc, REPORT_ESCAPE_MAX, "\\x%02x\\x%02x", s[0], s[1]);
+		} else {
+			snprintf(esc, REPORT_ESCAPE_MAX, "\\u{%04X}", (unsigned)cp);
+		}
+		*cols = strlen(esc);
+		return seq;
+	}
+	*cols = run_cols;
 	return i;
 }
 
-/* Writes text with terminal-safe escapes, or only measures it when f is
- * NULL; returns the number of columns. */
+/* Writes text with the escapes of report_escape_step, or only measures it
+ * when f is NULL; returns the number of columns. */
 static size_t report_text_escaped(FILE *f, const char *text, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)text;
-	size_t cols = 0, i = 0;
+	size_t total = 0, i = 0;
+	char esc[REPORT_ESCAPE_MAX];
 	while (i < len) {
-		size_t run = report_ascii_run(s + i, len - i, false, false);
-		if (run) {
-			if (f)
-				fwrite(s + i, 1, run, f);
-			cols += run;
-			i += run;
-			continue;
-		}
-		size_t seq = report_utf8_printable(s + i, len - i);
-		if (seq) {
-			if (f)
-				fwrite(s + i, 1, seq, f);
-			cols++;
-			i += seq;
-		} else {
-			if (f)
-				fprintf(f, "\\x%02x", s[i]);
-			cols += 4;
-			i++;
-		}
+		size_t cols, k = report_escape_step(text + i, len - i, esc, &cols);
+		if (f && esc[0])
+			fputs(esc, f);
+		else if (f)
+			fwrite(text + i, 1, k, f);
+		total += cols;
+		i += k;
 	}
-	return cols;
+	return total;
 }
 
-/* Writes text terminal-safely to f; returns the columns written. Borrows s. */
+/* Writes text safely to f with report_escape_step's escapes; returns the columns written. Borrows s. */
 size_t report_write_text(FILE *f, const char *s, size_t len)
 {
 	return report_text_escaped(f, s, len);
@@ -311,36 +337,33 @@ static void report_write_table(struct report_writer *w, struct report *r)
 	free(vals);
 }
 
-/* Writes one CSV field of text. */
-static void report_csv_text(FILE *f, const char *text, size_t len, bool terminal)
+/* Writes one CSV field of text: escaped as table form escapes it, then
+ * quoted (quotes doubled) when it holds a comma or a quote. Escaping leaves
+ * no line break to quote. */
+static void report_csv_text(FILE *f, const char *text, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)text;
-	bool quote = false;
-	for (size_t i = 0; i < len && !quote; i++)
-		quote = s[i] == ',' || s[i] == '"' || (!terminal && (s[i] == '\r' || s[i] == '\n'));
+	bool quote = len && (memchr(text, ',', len) || memchr(text, '"', len));
 	if (quote)
 		putc('"', f);
 	size_t i = 0;
+	char esc[REPORT_ESCAPE_MAX];
 	while (i < len) {
-		size_t run = report_ascii_run(s + i, len - i, true, false);
-		if (run) {
-			fwrite(s + i, 1, run, f);
-			i += run;
-			continue;
-		}
-		if (s[i] == '"') {
-			fputs("\"\"", f);
-			i++;
-			continue;
-		}
-		size_t seq = terminal ? report_utf8_printable(s + i, len - i) : 1;
-		if (seq) {
-			fwrite(s + i, 1, seq, f);
-			i += seq;
+		size_t cols, k = report_escape_step(text + i, len - i, esc, &cols);
+		if (esc[0]) {
+			fputs(esc, f);
+		} else if (quote) {
+			/* The raw run, each quote doubled. */
+			const char *p = text + i, *end = p + k, *q;
+			while ((q = memchr(p, '"', (size_t)(end - p)))) {
+				fwrite(p, 1, (size_t)(q - p) + 1, f);
+				putc('"', f);
+				p = q + 1;
+			}
+			fwrite(p, 1, (size_t)(end - p), f);
 		} else {
-			fprintf(f, "\\x%02x", s[i]);
-			i++;
+			fwrite(text + i, 1, k, f);
 		}
+		i += k;
 	}
 	if (quote)
 		putc('"', f);
@@ -375,7 +398,7 @@ static void report_write_csv(struct report_writer *w, struct report *r)
 	for (size_t c = 0; c < d->ncols; c++) {
 		if (c)
 			putc(',', f);
-		report_csv_text(f, d->cols[c].title, strlen(d->cols[c].title), w->terminal);
+		report_csv_text(f, d->cols[c].title, strlen(d->cols[c].title));
 	}
 	putc('\n', f);
 	struct report_value *vals = xcalloc(d->ncols, sizeof(*vals));
@@ -385,7 +408,7 @@ static void report_write_csv(struct report_writer *w, struct report *r)
 			if (c)
 				putc(',', f);
 			if (vals[c].type == REPORT_TEXT)
-				report_csv_text(f, vals[c].s, vals[c].len, w->terminal);
+				report_csv_text(f, vals[c].s, vals[c].len);
 			else
 				report_plain_number(f, &vals[c], NULL);
 		}
@@ -394,66 +417,47 @@ static void report_write_csv(struct report_writer *w, struct report *r)
 	free(vals);
 }
 
-/* Writes a JSON string holding `len` bytes of text. */
+/* Writes a JSON string holding `len` bytes of text: quote, backslash and
+ * the characters table form escapes become JSON escapes (\n, \u001b,
+ * \u202e, ...), bytes that are not valid UTF-8 the text \xNN. */
 static void report_json_string(FILE *f, const char *text, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	putc('"', f);
 	size_t i = 0;
 	while (i < len) {
-		size_t run = report_ascii_run(s + i, len - i, true, true);
+		size_t run = 0;
+		while (i + run < len && s[i + run] >= 0x20 && s[i + run] < 0x7f && s[i + run] != '"' &&
+		       s[i + run] != '\\')
+			run++;
 		if (run) {
 			fwrite(s + i, 1, run, f);
 			i += run;
 			continue;
 		}
 		unsigned c = s[i];
-		switch (c) {
-		case '"':
-			fputs("\\\"", f);
-			i++;
-			continue;
-		case '\\':
-			fputs("\\\\", f);
-			i++;
-			continue;
-		case '\n':
-			fputs("\\n", f);
-			i++;
-			continue;
-		case '\r':
-			fputs("\\r", f);
-			i++;
-			continue;
-		case '\t':
-			fputs("\\t", f);
-			i++;
-			continue;
-		default:
-			break;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-			i++;
-			continue;
-		}
 		size_t seq = report_utf8_len(s + i, len - i);
+		uint32_t cp = seq ? report_utf8_decode(s + i, seq) : 0;
 		if (!seq) {
 			/* Not UTF-8: the byte as the text \xNN. */
 			fprintf(f, "\\\\x%02x", c);
-			i++;
-		} else if (report_is_c1(s + i, seq)) {
-			fprintf(f, "\\u%04x", s[i + 1]);
-			i += seq;
-		} else if (seq == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
-		           (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
-			/* U+2028 and U+2029 end lines in JavaScript. */
-			fprintf(f, "\\u%04x", 0x2000u | (s[i + 2] & 0xffu));
-			i += seq;
+			seq = 1;
+		} else if (c == '"' || c == '\\') {
+			putc('\\', f);
+			putc((int)c, f);
+		} else if (c == '\n') {
+			fputs("\\n", f);
+		} else if (c == '\r') {
+			fputs("\\r", f);
+		} else if (c == '\t') {
+			fputs("\\t", f);
+		} else if (report_escape_code_point(cp)) {
+			/* Controls, bidi controls; U+2028 and U+2029 also end lines in JavaScript. */
+			fprintf(f, "\\u%04x", (unsigned)cp);
 		} else {
 			fwrite(s + i, 1, seq, f);
-			i += seq;
 		}
+		i += seq;
 	}
 	putc('"', f);
 }
@@ -523,13 +527,11 @@ static void report_write_json(struct report_writer *w, struct report *r)
 }
 
 /* Starts a report stream on f, which the caller keeps owning. */
-void report_writer_init(struct report_writer *w, FILE *f, enum report_format format, bool terminal,
-                        bool several)
+void report_writer_init(struct report_writer *w, FILE *f, enum report_format format, bool several)
 {
 	memset(w, 0, sizeof(*w));
 	w->f = f;
 	w->format = format;
-	w->terminal = terminal;
 	w->several = several;
 }
 

@@ -3,20 +3,32 @@
  *
  *   table  aligned like `nsys stats`: numbers right-aligned with thousands
  *          separators, text left-aligned, a title line per report;
- *   csv    RFC 4180: a header row, then rows; fields holding a comma, a
- *          quote, CR or LF are quoted, quotes doubled; when several reports
+ *   csv    RFC 4180: a header row, then rows; fields holding a comma or a
+ *          quote are quoted, quotes doubled; when several reports
  *          go to one stream each section starts with a line holding the
  *          report name and sections are separated by an empty line;
  *   json   one object, keyed by report name, each value an object with
  *          "title", "columns" and "rows" (an array of objects keyed by column
  *          title); empty cells are null.
  *
- * Text from the target (kernel and range names) may hold any bytes. Nothing
- * written to a terminal carries control characters or escape sequences:
- * table form, and CSV when `terminal` is set, show C0 controls, DEL, C1
- * controls and bytes that are not valid UTF-8 as \xNN. JSON escapes control
- * characters (\n, \u001b, ...) always, and writes bytes that are not valid
- * UTF-8 as the text \xNN, so that every document is valid UTF-8 JSON.
+ * Names (kernel, range, thread, device names, command lines) come from the
+ * profiled program and may hold any bytes. Every byte tstop prints of them,
+ * in every format and on standard error alike, goes through one function,
+ * report_escape_step, so that no name can move the cursor, change colours,
+ * reorder text or break a line. Table form, CSV and `tstop info` show
+ *   newline, tab, carriage return   as the text \n, \t, \r;
+ *   other C0 controls and DEL       as \xNN (\x1b for ESC);
+ *   C1 controls (U+0080..U+009F)    as the \xNN of their two UTF-8 bytes;
+ *   bidirectional and invisible format controls (U+061C, U+200E, U+200F,
+ *   U+202A..U+202E, U+2066..U+2069) and the line and paragraph separators
+ *   (U+2028, U+2029)                as \u{XXXX};
+ *   a byte that is not part of valid UTF-8  as \xNN;
+ * and everything else (printable ASCII, other valid UTF-8) as it is. A
+ * backslash stays a backslash. CSV then quotes fields holding a comma or a
+ * quote; no line break is left to quote. JSON escapes the same characters
+ * the JSON way (\n, \u001b, \u0085, \u202e, ...) and writes a byte that
+ * is not valid UTF-8 as the text \xNN, so that every document is valid
+ * UTF-8 JSON.
  *
  * Library code: functions return -1 with `e` filled on a write error and
  * never print anything else.
@@ -26,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report/report.h"
@@ -44,15 +57,13 @@ int report_format_parse(const char *name, enum report_format *out);
 struct report_writer {
 	FILE *f;
 	enum report_format format;
-	bool terminal; /* the stream is a terminal: escape control bytes in CSV too */
-	bool several;  /* more than one report will be written */
+	bool several; /* more than one report will be written */
 	size_t written;
 };
 
 /* Starts writing `several` (true) or one (false) report to `f`. The caller
  * keeps ownership of `f`. */
-void report_writer_init(struct report_writer *w, FILE *f, enum report_format format, bool terminal,
-                        bool several);
+void report_writer_init(struct report_writer *w, FILE *f, enum report_format format, bool several);
 
 /* Writes report `r` completely. Returns 0, or -1 with `e` filled when the
  * stream reports an error. */
@@ -62,14 +73,25 @@ int report_writer_add(struct report_writer *w, struct report *r, struct err *e);
  * -1 with `e` filled when anything could not be written. */
 int report_writer_finish(struct report_writer *w, struct err *e);
 
-/* Writes `len` bytes of text to `f` with control characters, escape
- * sequences and invalid UTF-8 shown as \xNN (what table form does), for
- * commands that print names from a session. Returns the number of columns
- * written (one per character). */
-size_t report_write_text(FILE *f, const char *s, size_t len);
+/* The size of the escape buffer of report_escape_step (room for the
+ * longest escape, "\xNN\xNN" or "\u{XXXX}", and its NUL, with margin). */
+#define REPORT_ESCAPE_MAX 16
 
-/* Length of the valid UTF-8 sequence at s[0 .. n-1] that is not a control
- * character (C0, DEL or C1), or 0 when s[0] must be escaped. */
-size_t report_utf8_printable(const unsigned char *s, size_t n);
+/* The one place names are made safe to show. Looks at s[0 .. n-1] (n >= 1)
+ * and returns how many bytes (at least 1) the next piece covers: either a
+ * run of bytes to show as they are (then esc[0] is '\0'), or one character
+ * or byte to show as the NUL-terminated escape put in esc. *cols gets the
+ * number of characters the piece shows (one per character of the run, or
+ * the escape's length). Writers loop over it; so will the TUI. */
+size_t report_escape_step(const char *s, size_t n, char esc[REPORT_ESCAPE_MAX], size_t *cols);
+
+/* Whether valid code point `cp` is escaped by the rules above (a C0 or C1
+ * control, DEL, a bidi or format control, U+2028, U+2029). */
+bool report_escape_code_point(uint32_t cp);
+
+/* Writes `len` bytes of text to `f` escaped by report_escape_step, for
+ * commands that print names from a session and for messages that quote
+ * them. Returns the number of characters written. */
+size_t report_write_text(FILE *f, const char *s, size_t len);
 
 #endif

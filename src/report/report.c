@@ -3,8 +3,9 @@
  *
  * The five summary reports are trace/summary.h summaries with nsys's
  * columns; their rows are the summary rows, converted to cells on demand.
- * nvtx_sum adds each range name's style (push/pop or start/end), found by
- * one pass over the ranges. cuda_gpu_trace is a k-way merge of the stream
+ * nvtx_sum, like nsys, keeps a row per range name and style: it merges a
+ * summary of the push/pop ranges with one of the start/end ranges (the
+ * summary's flags filter tells them apart). cuda_gpu_trace is a k-way merge of the stream
  * tracks (each already sorted by start) into one array of event pointers,
  * ordered by (start, end, track); cells are made from the event, its launch
  * configuration and its track when a row is read.
@@ -13,6 +14,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +26,25 @@
 #define I REPORT_INT
 #define T REPORT_TEXT
 
-static const struct report_column report_kern_cols[] = {
-    {"Time (%)", F, 1}, {"Total Time (ns)", I, 0}, {"Instances", I, 0},
-    {"Avg (ns)", F, 1}, {"Med (ns)", F, 1},        {"Min (ns)", I, 0},
-    {"Max (ns)", I, 0}, {"StdDev (ns)", F, 1},     {"Name", T, 0},
-};
+/* The eight statistics columns of every duration summary, `count` naming
+ * the third; the key column(s) follow them. */
+#define DURATION_COLS(count)                                                                                 \
+	{"Time (%)", F, 1}, {"Total Time (ns)", I, 0}, {count, I, 0}, {"Avg (ns)", F, 1},                    \
+	    {"Med (ns)", F, 1}, {"Min (ns)", I, 0}, {"Max (ns)", I, 0},                                      \
+	{                                                                                                    \
+		"StdDev (ns)", F, 1                                                                          \
+	}
+enum { DURATION_NCOLS = 8 };
 
-static const struct report_column report_api_cols[] = {
-    {"Time (%)", F, 1}, {"Total Time (ns)", I, 0}, {"Num Calls", I, 0},
-    {"Avg (ns)", F, 1}, {"Med (ns)", F, 1},        {"Min (ns)", I, 0},
-    {"Max (ns)", I, 0}, {"StdDev (ns)", F, 1},     {"Name", T, 0},
-};
-
-static const struct report_column report_mem_time_cols[] = {
-    {"Time (%)", F, 1}, {"Total Time (ns)", I, 0}, {"Count", I, 0},
-    {"Avg (ns)", F, 1}, {"Med (ns)", F, 1},        {"Min (ns)", I, 0},
-    {"Max (ns)", I, 0}, {"StdDev (ns)", F, 1},     {"Operation", T, 0},
-};
+static const struct report_column report_kern_cols[] = {DURATION_COLS("Instances"), {"Name", T, 0}};
+static const struct report_column report_api_cols[] = {DURATION_COLS("Num Calls"), {"Name", T, 0}};
+static const struct report_column report_mem_time_cols[] = {DURATION_COLS("Count"), {"Operation", T, 0}};
+static const struct report_column report_nvtx_cols[] = {
+    DURATION_COLS("Instances"), {"Style", T, 0}, {"Range", T, 0}};
 
 static const struct report_column report_mem_size_cols[] = {
     {"Total (MB)", F, 3}, {"Count", I, 0},    {"Avg (MB)", F, 3},    {"Med (MB)", F, 3},
     {"Min (MB)", F, 3},   {"Max (MB)", F, 3}, {"StdDev (MB)", F, 3}, {"Operation", T, 0},
-};
-
-static const struct report_column report_nvtx_cols[] = {
-    {"Time (%)", F, 1}, {"Total Time (ns)", I, 0}, {"Instances", I, 0}, {"Avg (ns)", F, 1},
-    {"Med (ns)", F, 1}, {"Min (ns)", I, 0},        {"Max (ns)", I, 0},  {"StdDev (ns)", F, 1},
-    {"Style", T, 0},    {"Range", T, 0},
 };
 
 /* Column positions of cuda_gpu_trace. */
@@ -91,6 +85,7 @@ static const struct report_column report_trace_cols[TR_NCOLS] = {
     [TR_STRM] = {"Strm", I, 0},          [TR_NAME] = {"Name", T, 0},
 };
 
+#undef DURATION_COLS
 #undef F
 #undef I
 #undef T
@@ -114,16 +109,21 @@ static const struct report_def report_defs[REPORT_COUNT] = {
                           TR_NCOLS},
 };
 
-/* nvtx_sum style bits of a range name. */
-#define REPORT_STYLE_PUSHPOP  1u
-#define REPORT_STYLE_STARTEND 2u
+/* A row of nvtx_sum: one range name in one style, as nsys keeps them. */
+struct report_nvtx_row {
+	struct trace_summary_row sum; /* percent is over both styles */
+	const char *name;             /* the shown name, borrowed from the session */
+	size_t len;
+	bool startend; /* StartEnd, else PushPop */
+};
 
 struct report {
 	const struct report_def *def;
 	enum report_id id;
 	struct trace_session *s;
-	struct trace_summary sum;          /* the summary reports */
-	uint8_t *styles;                   /* nvtx_sum: style bits per summary row */
+	struct trace_summary sum;     /* the summary reports but nvtx_sum */
+	struct report_nvtx_row *nvtx; /* nvtx_sum rows */
+	size_t nnvtx;
 	const struct trace_event **events; /* cuda_gpu_trace rows */
 	size_t nevents;
 	char **device_label; /* cuda_gpu_trace: "NAME (id)" per track id, or NULL */
@@ -169,35 +169,66 @@ static void report_spec(enum report_id id, struct trace_summary_spec *spec)
 		spec->kind_mask = 1u << TRACE_MEMCPY | 1u << TRACE_MEMSET;
 		spec->key = TRACE_SUMMARY_BY_MEMOP;
 		break;
-	default:
-		spec->kind_mask = 1u << TRACE_NVTX_RANGE;
+	default: /* nvtx_sum and cuda_gpu_trace are built otherwise */
 		break;
 	}
 }
 
-/* Finds, for every nvtx_sum row, whether its ranges are push/pop,
- * start/end or both. */
-static void report_nvtx_styles(struct report *r)
+/* The shown (demangled) name of string `id` and its length, every byte of
+ * it; borrowed from the session. */
+static const char *report_shown_name(struct trace_session *s, uint32_t id, size_t *len)
 {
-	uint32_t nstr = trace_session_string_count(r->s);
-	uint8_t *by_name = xcalloc(nstr ? nstr : 1, 1);
-	uint32_t ntracks = trace_session_track_count(r->s);
-	for (uint32_t t = 1; t < ntracks; t++) {
-		size_t n;
-		const struct trace_event *ev = trace_session_track_events(r->s, t, &n);
-		for (size_t i = 0; i < n; i++) {
-			if (ev[i].kind != TRACE_NVTX_RANGE || (ev[i].flags & TRACE_FLAG_OPEN) ||
-			    ev[i].name >= nstr)
-				continue;
-			by_name[ev[i].name] |= (ev[i].flags & TRACE_FLAG_NVTX_STARTEND)
-			                           ? REPORT_STYLE_STARTEND
-			                           : REPORT_STYLE_PUSHPOP;
-		}
+	const char *raw = trace_session_string(s, id, len);
+	const char *shown = trace_session_display_name(s, id);
+	if (shown != raw)
+		*len = strlen(shown);
+	return shown;
+}
+
+/* qsort order of nvtx_sum: total descending, then name (bytes), then
+ * PushPop before StartEnd. */
+static int report_nvtx_cmp(const void *pa, const void *pb)
+{
+	const struct report_nvtx_row *a = pa, *b = pb;
+	if (a->sum.total != b->sum.total)
+		return a->sum.total > b->sum.total ? -1 : 1;
+	int c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
+	if (c)
+		return c;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return (int)a->startend - (int)b->startend;
+}
+
+/* Builds nvtx_sum: a summary of the push/pop ranges and one of the
+ * start/end ranges, merged, Time (%) over the total of both. */
+static void report_nvtx_build(struct report *r)
+{
+	struct trace_summary part[2];
+	for (int style = 0; style < 2; style++) {
+		struct trace_summary_spec spec;
+		memset(&spec, 0, sizeof(spec));
+		spec.kind_mask = 1u << TRACE_NVTX_RANGE;
+		spec.key = TRACE_SUMMARY_BY_NAME;
+		spec.value = TRACE_SUMMARY_DURATION;
+		spec.flags_mask = TRACE_FLAG_NVTX_STARTEND;
+		spec.flags_value = style ? TRACE_FLAG_NVTX_STARTEND : 0;
+		trace_summary_build(r->s, &spec, &part[style]);
 	}
-	r->styles = xcalloc(r->sum.n ? r->sum.n : 1, 1);
-	for (size_t i = 0; i < r->sum.n; i++)
-		r->styles[i] = r->sum.rows[i].key < nstr ? by_name[r->sum.rows[i].key] : 0;
-	free(by_name);
+	double grand = part[0].grand_total + part[1].grand_total;
+	size_t n = part[0].n + part[1].n;
+	r->nvtx = xcalloc(n ? n : 1, sizeof(*r->nvtx));
+	for (int style = 0; style < 2; style++) {
+		for (size_t i = 0; i < part[style].n; i++) {
+			struct report_nvtx_row *row = &r->nvtx[r->nnvtx++];
+			row->sum = part[style].rows[i];
+			row->sum.percent = grand > 0 ? row->sum.total / grand * 100 : 0;
+			row->name = report_shown_name(r->s, row->sum.key, &row->len);
+			row->startend = style;
+		}
+		trace_summary_free(&part[style]);
+	}
+	qsort(r->nvtx, r->nnvtx, sizeof(*r->nvtx), report_nvtx_cmp);
 }
 
 /* Whether `ev` is a row of cuda_gpu_trace: finished GPU work. */
@@ -312,11 +343,13 @@ struct report *report_build(struct trace_session *s, enum report_id id)
 		report_trace_build(r);
 		return r;
 	}
+	if (id == REPORT_NVTX_SUM) {
+		report_nvtx_build(r);
+		return r;
+	}
 	struct trace_summary_spec spec;
 	report_spec(id, &spec);
 	trace_summary_build(s, &spec, &r->sum);
-	if (id == REPORT_NVTX_SUM)
-		report_nvtx_styles(r);
 	return r;
 }
 
@@ -326,7 +359,7 @@ void report_free(struct report *r)
 	if (!r)
 		return;
 	trace_summary_free(&r->sum);
-	free(r->styles);
+	free(r->nvtx);
 	free(r->events);
 	if (r->device_label)
 		for (uint32_t t = 0; t < r->ntracks; t++)
@@ -344,7 +377,14 @@ const struct report_def *report_get_def(const struct report *r)
 /* The number of rows of r. */
 size_t report_row_count(const struct report *r)
 {
-	return r->id == REPORT_GPU_TRACE ? r->nevents : r->sum.n;
+	switch (r->id) {
+	case REPORT_GPU_TRACE:
+		return r->nevents;
+	case REPORT_NVTX_SUM:
+		return r->nnvtx;
+	default:
+		return r->sum.n;
+	}
 }
 
 /* Cell constructors: an integer, a float, `len` bytes of text (borrowed),
@@ -377,24 +417,43 @@ static void report_set_cstr(struct report_value *v, const char *s)
 static void report_set_name(struct trace_session *s, struct report_value *v, uint32_t id)
 {
 	size_t len;
-	const char *raw = trace_session_string(s, id, &len);
-	const char *shown = trace_session_display_name(s, id);
-	report_set_text(v, shown, shown == raw ? len : strlen(shown));
+	const char *shown = report_shown_name(s, id, &len);
+	report_set_text(v, shown, len);
 }
 
-/* A summary value in nanoseconds as an integer cell. */
+/* A summary value in nanoseconds (total, min, max) as an integer cell:
+ * rounded, clamped to [INT64_MIN, INT64_MAX] (a total can pass 2^63), NaN
+ * as 0. */
 static int64_t report_ns(double v)
 {
+	if (isnan(v))
+		return 0;
+	if (v >= 0x1p63)
+		return INT64_MAX;
+	if (v <= -0x1p63)
+		return INT64_MIN;
 	return (int64_t)llround(v);
 }
 
-/* Fills a row of a duration summary: the nine nsys columns; the last
- * (name or operation) is left to the caller. */
+/* The exact end - start of two session times, 0 when end < start. */
+uint64_t report_span_ns(int64_t start, int64_t end)
+{
+	return end < start ? 0 : (uint64_t)end - (uint64_t)start;
+}
+
+/* An unsigned count or span as an integer cell, clamped to INT64_MAX. */
+static int64_t report_u64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Fills the DURATION_NCOLS statistics cells of a duration summary row; the
+ * key columns (name, operation, style) are left to the caller. */
 static void report_duration_row(const struct trace_summary_row *row, struct report_value *v)
 {
 	report_set_float(&v[0], row->percent);
 	report_set_int(&v[1], report_ns(row->total));
-	report_set_int(&v[2], (int64_t)row->count);
+	report_set_int(&v[2], report_u64(row->count));
 	report_set_float(&v[3], row->mean);
 	report_set_float(&v[4], row->median);
 	report_set_int(&v[5], report_ns(row->min));
@@ -406,7 +465,8 @@ static void report_duration_row(const struct trace_summary_row *row, struct repo
 static void report_trace_row(struct report *r, const struct trace_event *ev, struct report_value *v)
 {
 	report_set_int(&v[TR_START], ev->start);
-	report_set_int(&v[TR_DURATION], ev->end - ev->start);
+	uint64_t dur = report_span_ns(ev->start, ev->end);
+	report_set_int(&v[TR_DURATION], report_u64(dur));
 	report_set_int(&v[TR_CORR], ev->correlation);
 	if (ev->kind == TRACE_KERNEL) {
 		const struct trace_launch *l = trace_session_launch(r->s, ev->u.kernel.launch);
@@ -422,7 +482,6 @@ static void report_trace_row(struct report *r, const struct trace_event *ev, str
 		report_set_name(r->s, &v[TR_NAME], ev->name);
 	} else {
 		double mb = (double)ev->u.bytes / 1e6;
-		int64_t dur = ev->end - ev->start;
 		report_set_float(&v[TR_BYTES], mb);
 		if (dur > 0)
 			report_set_float(&v[TR_THROUGHPUT], mb / ((double)dur / 1e9));
@@ -451,20 +510,27 @@ void report_row(struct report *r, size_t row, struct report_value *vals)
 		report_trace_row(r, r->events[row], vals);
 		return;
 	}
+	if (r->id == REPORT_NVTX_SUM) {
+		const struct report_nvtx_row *nr = &r->nvtx[row];
+		report_duration_row(&nr->sum, vals);
+		report_set_cstr(&vals[DURATION_NCOLS], nr->startend ? "StartEnd" : "PushPop");
+		report_set_text(&vals[DURATION_NCOLS + 1], nr->name, nr->len);
+		return;
+	}
 	const struct trace_summary_row *sr = &r->sum.rows[row];
 	switch (r->id) {
 	case REPORT_GPU_KERN_SUM:
 	case REPORT_API_SUM:
 		report_duration_row(sr, vals);
-		report_set_name(r->s, &vals[8], sr->key);
+		report_set_name(r->s, &vals[DURATION_NCOLS], sr->key);
 		break;
 	case REPORT_GPU_MEM_TIME_SUM:
 		report_duration_row(sr, vals);
-		report_set_cstr(&vals[8], trace_summary_memop_name(sr->key));
+		report_set_cstr(&vals[DURATION_NCOLS], trace_summary_memop_name(sr->key));
 		break;
-	case REPORT_GPU_MEM_SIZE_SUM:
+	default: /* REPORT_GPU_MEM_SIZE_SUM */
 		report_set_float(&vals[0], sr->total / 1e6);
-		report_set_int(&vals[1], (int64_t)sr->count);
+		report_set_int(&vals[1], report_u64(sr->count));
 		report_set_float(&vals[2], sr->mean / 1e6);
 		report_set_float(&vals[3], sr->median / 1e6);
 		report_set_float(&vals[4], sr->min / 1e6);
@@ -472,12 +538,5 @@ void report_row(struct report *r, size_t row, struct report_value *vals)
 		report_set_float(&vals[6], sr->stddev / 1e6);
 		report_set_cstr(&vals[7], trace_summary_memop_name(sr->key));
 		break;
-	default: {
-		static const char *const styles[] = {"", "PushPop", "StartEnd", "PushPop+StartEnd"};
-		report_duration_row(sr, vals);
-		report_set_cstr(&vals[8], styles[r->styles[row] & 3]);
-		report_set_name(r->s, &vals[9], sr->key);
-		break;
-	}
 	}
 }

@@ -8,7 +8,8 @@
  *   cuda_api_sum           per-function duration statistics of host API calls
  *   cuda_gpu_mem_time_sum  per-operation (copy kind, memset) duration statistics
  *   cuda_gpu_mem_size_sum  per-operation size statistics, in MB (1e6 bytes)
- *   nvtx_sum               per-range duration statistics
+ *   nvtx_sum               per-range duration statistics, one row per range
+ *                          name and style (PushPop, StartEnd)
  *   cuda_gpu_trace         every kernel, copy and memset in start order
  *
  * Statistics come from trace/summary.h (median, sample standard deviation,
@@ -92,5 +93,13 @@ size_t report_row_count(const struct report *r);
 
 /* Fills vals[0 .. ncols - 1] with row `row` (< report_row_count). O(1). */
 void report_row(struct report *r, size_t row, struct report_value *vals);
+
+/* end - start of two session times in nanoseconds, computed without
+ * overflow: the exact difference when end >= start (any two int64 times,
+ * up to 2^64 - 1 apart), 0 when end < start. Integer cells hold int64:
+ * a duration or count beyond INT64_MAX shows as INT64_MAX, and a summary's
+ * total, min or max beyond the int64 range is clamped to it, never
+ * wrapped. */
+uint64_t report_span_ns(int64_t start, int64_t end);
 
 #endif

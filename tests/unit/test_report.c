@@ -5,8 +5,8 @@
  * One small session is built by hand: three kernels (one mangled, one whose
  * name holds an escape sequence, a comma, quotes, a newline, a control byte
  * and a byte that is not UTF-8), an unfinished kernel that must be left out,
- * copies and a memset, API calls of two domains, push/pop, start/end and
- * mixed NVTX ranges. Every expected number is computed here from the
+ * copies and a memset, API calls of two domains, push/pop and start/end
+ * NVTX ranges, and a range name used both ways. Every expected number is computed here from the
  * durations and sizes the test put in (its own mean, median and sample
  * standard deviation), never through trace/summary.c. The JSON output is
  * checked by a small validating parser written here.
@@ -349,14 +349,15 @@ static void test_mem_sums(void **state)
 static void test_nvtx_sum(void **state)
 {
 	struct fixture *f = *state;
-	struct report *r = build(f, REPORT_NVTX_SUM, 3);
+	/* As in nsys: one row per (name, style); "mixed" has one of each. */
+	struct report *r = build(f, REPORT_NVTX_SUM, 4);
 	const struct report_def *d = report_get_def(r);
 	assert_int_equal(d->ncols, 10);
 	assert_string_equal(d->cols[8].title, "Style");
 	assert_string_equal(d->cols[9].title, "Range");
 	struct report_value v[10];
 	double grand = 1000 + 3000 + 10000 + 10 + 30;
-	static const double epoch[] = {10000}, step[] = {1000, 3000}, mixed[] = {10, 30};
+	static const double epoch[] = {10000}, step[] = {1000, 3000}, mixed_se[] = {30}, mixed_pp[] = {10};
 	report_row(r, 0, v);
 	assert_duration_row(v, epoch, 1, grand);
 	assert_cstr(&v[8], "StartEnd");
@@ -366,10 +367,66 @@ static void test_nvtx_sum(void **state)
 	assert_cstr(&v[8], "PushPop");
 	assert_cstr(&v[9], "step");
 	report_row(r, 2, v);
-	assert_duration_row(v, mixed, 2, grand);
-	assert_cstr(&v[8], "PushPop+StartEnd");
+	assert_duration_row(v, mixed_se, 1, grand);
+	assert_cstr(&v[8], "StartEnd");
+	assert_cstr(&v[9], "mixed");
+	report_row(r, 3, v);
+	assert_duration_row(v, mixed_pp, 1, grand);
+	assert_cstr(&v[8], "PushPop");
 	assert_cstr(&v[9], "mixed");
 	report_free(r);
+
+	/* Equal totals: by name, then PushPop before StartEnd, whatever the
+	 * order the names were interned in; open ranges left out. */
+	struct trace_session *s = trace_session_new();
+	struct trace_track_info ti = {0};
+	ti.kind = TRACE_TRACK_THREAD;
+	ti.pid = 1;
+	ti.tid = 1;
+	uint32_t thread = trace_session_add_track(s, &ti);
+	static const struct {
+		const char *name;
+		uint8_t flags;
+		int64_t dur;
+	} ranges[] = {
+	    {"zeta", TRACE_FLAG_NVTX_STARTEND, 7},
+	    {"zeta", 0, 7},
+	    {"alpha", TRACE_FLAG_NVTX_STARTEND, 7},
+	    {"big", TRACE_FLAG_NVTX_STARTEND, 9},
+	    {"big", 0, 1},
+	    {"zeta", TRACE_FLAG_OPEN, 100},
+	    {"beta", TRACE_FLAG_NVTX_STARTEND | TRACE_FLAG_OPEN, 50},
+	};
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		struct trace_event ev = {0};
+		ev.kind = TRACE_NVTX_RANGE;
+		ev.track = thread;
+		ev.name = trace_session_intern_cstr(s, ranges[i].name);
+		ev.start = (int64_t)i * 1000;
+		ev.end = ev.start + ranges[i].dur;
+		ev.flags = ranges[i].flags;
+		assert_int_equal(trace_session_append(s, &ev), 0);
+	}
+	trace_session_finish(s);
+	r = report_build(s, REPORT_NVTX_SUM);
+	static const struct {
+		const char *style, *name;
+		int64_t total;
+	} expect[] = {
+	    {"StartEnd", "big", 9},  {"StartEnd", "alpha", 7}, {"PushPop", "zeta", 7},
+	    {"StartEnd", "zeta", 7}, {"PushPop", "big", 1},
+	};
+	assert_int_equal(report_row_count(r), 5);
+	for (size_t i = 0; i < 5; i++) {
+		report_row(r, i, v);
+		assert_int_cell(&v[1], expect[i].total);
+		assert_int_cell(&v[2], 1);
+		assert_float_cell(&v[0], (double)expect[i].total / 31 * 100);
+		assert_cstr(&v[8], expect[i].style);
+		assert_cstr(&v[9], expect[i].name);
+	}
+	report_free(r);
+	trace_session_delete(s);
 }
 
 static void test_gpu_trace(void **state)
@@ -445,7 +502,7 @@ static void test_empty_session(void **state)
 		size_t len = 0;
 		FILE *out = open_memstream(&buf, &len);
 		struct report_writer w;
-		report_writer_init(&w, out, REPORT_FORMAT_TABLE, false, false);
+		report_writer_init(&w, out, REPORT_FORMAT_TABLE, false);
 		assert_int_equal(report_writer_add(&w, r, NULL), 0);
 		assert_int_equal(report_writer_finish(&w, NULL), 0);
 		fclose(out);
@@ -459,13 +516,13 @@ static void test_empty_session(void **state)
 /* Writes reports `ids` of the fixture in `format` and returns the bytes
  * (caller frees); *len gets their number. */
 static char *render(struct fixture *f, const enum report_id *ids, size_t n, enum report_format format,
-                    bool terminal, size_t *len)
+                    size_t *len)
 {
 	char *buf = NULL;
 	FILE *out = open_memstream(&buf, len);
 	assert_non_null(out);
 	struct report_writer w;
-	report_writer_init(&w, out, format, terminal, n > 1);
+	report_writer_init(&w, out, format, n > 1);
 	for (size_t i = 0; i < n; i++) {
 		struct report *r = report_build(f->s, ids[i]);
 		assert_int_equal(report_writer_add(&w, r, NULL), 0);
@@ -498,7 +555,7 @@ static void test_table(void **state)
 	struct fixture *f = *state;
 	enum report_id id = REPORT_GPU_KERN_SUM;
 	size_t len;
-	char *out = render(f, &id, 1, REPORT_FORMAT_TABLE, false, &len);
+	char *out = render(f, &id, 1, REPORT_FORMAT_TABLE, &len);
 	assert_non_null(strstr(out, " ** CUDA GPU Kernel Summary (cuda_gpu_kern_sum):\n\n"));
 	/* Header and the first row, laid out the way nsys does: one leading
 	 * space, two between columns, numbers right-aligned to the header. */
@@ -523,7 +580,7 @@ static void test_table(void **state)
 	free(line);
 	/* The hostile name is escaped: no ESC, no control byte, no invalid
 	 * UTF-8 reaches the output. */
-	assert_non_null(strstr(out, "bad\\x1b[31mname,\"q\"\\x0a\\x01\\xff\n"));
+	assert_non_null(strstr(out, "bad\\x1b[31mname,\"q\"\\n\\x01\\xff\n"));
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)out[i];
 		assert_true(c == '\n' || (c >= 0x20 && c < 0x7f));
@@ -532,14 +589,14 @@ static void test_table(void **state)
 
 	/* Thousands separators in table form, not in CSV. */
 	id = REPORT_GPU_TRACE;
-	out = render(f, &id, 1, REPORT_FORMAT_TABLE, false, &len);
+	out = render(f, &id, 1, REPORT_FORMAT_TABLE, &len);
 	assert_non_null(strstr(out, "2,000,000.000"));
 	assert_non_null(strstr(out, "1,000"));
 	line = line_with(out, "Start (ns)");
 	assert_memory_equal(line, " Start (ns)  Duration (ns)  CorrId", 34);
 	free(line);
 	free(out);
-	out = render(f, &id, 1, REPORT_FORMAT_CSV, false, &len);
+	out = render(f, &id, 1, REPORT_FORMAT_CSV, &len);
 	assert_null(strstr(out, "2,000,000"));
 	assert_non_null(strstr(out, ",2000000.0,"));
 	free(out);
@@ -550,14 +607,18 @@ static void test_csv(void **state)
 	struct fixture *f = *state;
 	enum report_id id = REPORT_GPU_KERN_SUM;
 	size_t len;
-	char *out = render(f, &id, 1, REPORT_FORMAT_CSV, false, &len);
+	char *out = render(f, &id, 1, REPORT_FORMAT_CSV, &len);
 	/* A single report: header row first, nothing before it. */
 	const char *header =
 	    "Time (%),Total Time (ns),Instances,Avg (ns),Med (ns),Min (ns),Max (ns),StdDev (ns),Name\n";
 	assert_memory_equal(out, header, strlen(header));
-	/* RFC 4180: the field holding a comma, quotes and a newline is quoted,
-	 * quotes doubled, other bytes as they are (not a terminal). */
-	assert_non_null(strstr(out, ",\"bad\x1b[31mname,\"\"q\"\"\n\x01\xff\"\n"));
+	/* RFC 4180: the field holding a comma and quotes is quoted, quotes
+	 * doubled; control bytes and the byte that is not UTF-8 are escaped
+	 * as in table form, whatever the output is, so no line break is left. */
+	assert_non_null(strstr(out, ",\"bad\\x1b[31mname,\"\"q\"\"\\n\\x01\\xff\"\n"));
+	for (size_t i = 0; i < len; i++)
+		assert_true(out[i] == '\n' ||
+		            ((unsigned char)out[i] >= 0x20 && (unsigned char)out[i] < 0x7f));
 	/* The matmul row, numbers without separators. */
 	char *line = line_with(out, "\"matmul(");
 	struct expect x;
@@ -573,17 +634,9 @@ static void test_csv(void **state)
 	free(line);
 	free(out);
 
-	/* On a terminal, control bytes are escaped in CSV too. */
-	out = render(f, &id, 1, REPORT_FORMAT_CSV, true, &len);
-	assert_non_null(strstr(out, ",\"bad\\x1b[31mname,\"\"q\"\"\\x0a\\x01\\xff\"\n"));
-	for (size_t i = 0; i < len; i++)
-		assert_true(out[i] == '\n' ||
-		            ((unsigned char)out[i] >= 0x20 && (unsigned char)out[i] < 0x7f));
-	free(out);
-
 	/* Several reports: sections named and separated by an empty line. */
 	enum report_id two[] = {REPORT_GPU_MEM_TIME_SUM, REPORT_GPU_MEM_SIZE_SUM};
-	out = render(f, two, 2, REPORT_FORMAT_CSV, false, &len);
+	out = render(f, two, 2, REPORT_FORMAT_CSV, &len);
 	assert_memory_equal(out, "cuda_gpu_mem_time_sum\nTime (%),", 31);
 	assert_non_null(strstr(out, "\n\ncuda_gpu_mem_size_sum\nTotal (MB),Count,"));
 	assert_non_null(strstr(out, "\n2.0,1,2.0,2.0,2.0,2.0,0.0,[CUDA memcpy Device-to-Host]\n"));
@@ -769,12 +822,12 @@ static void test_json(void **state)
 	for (int i = 0; i < REPORT_COUNT; i++)
 		all[i] = (enum report_id)i;
 	size_t len;
-	char *out = render(f, all, REPORT_COUNT, REPORT_FORMAT_JSON, false, &len);
+	char *out = render(f, all, REPORT_COUNT, REPORT_FORMAT_JSON, &len);
 	struct json j;
 	if (!json_valid(out, len, &j))
 		fail_msg("invalid JSON near offset %td: %.40s", j.p - out, j.p);
 	/* The document, one object per report, one object per row. */
-	size_t rows = 3 + 3 + 3 + 3 + 3 + 9;
+	size_t rows = 3 + 3 + 3 + 3 + 4 + 9;
 	assert_int_equal(j.objects, 1 + REPORT_COUNT + (int)rows);
 	for (int i = 0; i < REPORT_COUNT; i++) {
 		char key[64];
@@ -789,48 +842,204 @@ static void test_json(void **state)
 	free(out);
 
 	/* No report at all is still a document. */
-	out = render(f, all, 0, REPORT_FORMAT_JSON, false, &len);
+	out = render(f, all, 0, REPORT_FORMAT_JSON, &len);
 	assert_true(json_valid(out, len, &j));
 	free(out);
+}
+
+/* What report_write_text makes of `in` (len bytes); caller frees. Its
+ * return value (the columns) must be the length of what it wrote, as
+ * everything written is ASCII or one column per character. */
+static char *escaped(const char *in, size_t len, size_t *cols)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *out = open_memstream(&buf, &n);
+	assert_non_null(out);
+	*cols = report_write_text(out, in, len);
+	fclose(out);
+	return buf;
 }
 
 static void test_escape(void **state)
 {
 	(void)state;
-	/* Valid multi-byte UTF-8 passes; C1 controls, overlong forms,
-	 * surrogates and cut sequences do not. */
+	/* Valid UTF-8 passes; C0 and C1 controls, DEL, bidi and format
+	 * controls, overlong forms, surrogates and cut sequences do not. */
 	static const struct {
 		const char *in;
-		const char *table;
+		const char *shown;
+		size_t cols;
 	} cases[] = {
-	    {"caf\xc3\xa9", "caf\xc3\xa9"},
-	    {"\xe2\x86\x92 ok", "\xe2\x86\x92 ok"},
-	    {"\xf0\x9f\x9a\x80", "\xf0\x9f\x9a\x80"},
+	    {"caf\xc3\xa9", "caf\xc3\xa9", 4},
+	    {"\xe2\x86\x92 ok", "\xe2\x86\x92 ok", 4},
+	    {"\xf0\x9f\x9a\x80", "\xf0\x9f\x9a\x80", 1},
 	    {"a\xc2\x9b"
 	     "31m",
-	     "a\\xc2\\x9b31m"},
-	    {"\xc0\xaf", "\\xc0\\xaf"},
-	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},
-	    {"\xe2\x86", "\\xe2\\x86"},
-	    {"tab\there\x7f", "tab\\x09here\\x7f"},
+	     "a\\xc2\\x9b31m", 12},
+	    {"nel\xc2\x85", "nel\\xc2\\x85", 11},
+	    {"\xc2\xa0nbsp", "\xc2\xa0nbsp", 5},
+	    {"\xc0\xaf", "\\xc0\\xaf", 8},
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80", 12},
+	    {"\xe2\x86", "\\xe2\\x86", 8},
+	    {"tab\there\x7f", "tab\\there\\x7f", 13},
+	    {"a\nb\rc", "a\\nb\\rc", 7},
+	    {"\x1b[2J", "\\x1b[2J", 7},
+	    {"back\\slash", "back\\slash", 10},
+	    /* Bidi controls: RLO, LRE, PDF, LRI, PDI, LRM, RLM, ALM; line and
+	     * paragraph separators. */
+	    {"abc\xe2\x80\xae"
+	     "fed",
+	     "abc\\u{202E}fed", 14},
+	    {"\xe2\x80\xaa\xe2\x80\xac", "\\u{202A}\\u{202C}", 16},
+	    {"\xe2\x81\xa6x\xe2\x81\xa9", "\\u{2066}x\\u{2069}", 17},
+	    {"\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "\\u{200E}\\u{200F}\\u{061C}", 24},
+	    {"\xe2\x80\xa8\xe2\x80\xa9", "\\u{2028}\\u{2029}", 16},
+	    /* Their neighbours are ordinary characters. */
+	    {"\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x80\x8d\xd8\x9b",
+	     "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x80\x8d\xd8\x9b", 5},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *out = open_memstream(&buf, &len);
-		report_write_text(out, cases[i].in, strlen(cases[i].in));
-		fclose(out);
-		assert_string_equal(buf, cases[i].table);
+		size_t cols;
+		char *buf = escaped(cases[i].in, strlen(cases[i].in), &cols);
+		assert_string_equal(buf, cases[i].shown);
+		assert_int_equal(cols, cases[i].cols);
 		free(buf);
 	}
 	/* Bytes after a NUL are text too. */
+	size_t cols;
+	char *buf = escaped("a\0b", 3, &cols);
+	assert_int_equal(cols, 6);
+	assert_memory_equal(buf, "a\\x00b", 7);
+	free(buf);
+
+	/* The step function itself: a safe run, then one escape. */
+	char esc[REPORT_ESCAPE_MAX];
+	static const char text[] = "ok \xc3\xa9\xe2\x80\xae!";
+	assert_int_equal(report_escape_step(text, strlen(text), esc, &cols), 5);
+	assert_string_equal(esc, "");
+	assert_int_equal(cols, 4);
+	assert_int_equal(report_escape_step(text + 5, strlen(text) - 5, esc, &cols), 3);
+	assert_string_equal(esc, "\\u{202E}");
+	assert_int_equal(cols, 8);
+	assert_true(report_escape_code_point(0x9f));
+	assert_false(report_escape_code_point(0xa0));
+	assert_true(report_escape_code_point(0x202e));
+	assert_false(report_escape_code_point(0x202f));
+}
+
+/* CSV and JSON escape bidi and C1 controls too; CSV needs no quoting for
+ * line breaks, which it shows as \n. */
+static void test_escape_formats(void **state)
+{
+	(void)state;
+	struct trace_session *s = trace_session_new();
+	struct trace_track_info ti = {0};
+	ti.kind = TRACE_TRACK_STREAM;
+	ti.pid = 1;
+	ti.context = 1;
+	ti.stream = 1;
+	uint32_t track = trace_session_add_track(s, &ti);
+	static const char name[] = "k\xe2\x80\xae\xc2\x85\xe2\x80\xa8\t\n\x7f\xe2\x81\xa6";
+	struct trace_event ev = {0};
+	ev.kind = TRACE_KERNEL;
+	ev.track = track;
+	ev.name = trace_session_intern_cstr(s, name);
+	ev.start = 10;
+	ev.end = 20;
+	assert_int_equal(trace_session_append(s, &ev), 0);
+	trace_session_finish(s);
+	static const struct {
+		enum report_format format;
+		const char *expect;
+	} cases[] = {
+	    {REPORT_FORMAT_TABLE, "k\\u{202E}\\xc2\\x85\\u{2028}\\t\\n\\x7f\\u{2066}\n"},
+	    {REPORT_FORMAT_CSV, ",k\\u{202E}\\xc2\\x85\\u{2028}\\t\\n\\x7f\\u{2066}\n"},
+	    {REPORT_FORMAT_JSON, "\"Name\": \"k\\u202e\\u0085\\u2028\\t\\n\\u007f\\u2066\""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct report *r = report_build(s, REPORT_GPU_KERN_SUM);
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&buf, &len);
+		struct report_writer w;
+		report_writer_init(&w, out, cases[i].format, false);
+		assert_int_equal(report_writer_add(&w, r, NULL), 0);
+		assert_int_equal(report_writer_finish(&w, NULL), 0);
+		fclose(out);
+		report_free(r);
+		if (!strstr(buf, cases[i].expect))
+			fail_msg("format %d: no \"%s\" in:\n%s", (int)cases[i].format, cases[i].expect, buf);
+		/* Nothing but newlines and printable ASCII: every other
+		 * character of the name was escaped. */
+		for (size_t k = 0; k < len; k++)
+			assert_true(buf[k] == '\n' ||
+			            ((unsigned char)buf[k] >= 0x20 && (unsigned char)buf[k] < 0x7f));
+		if (cases[i].format == REPORT_FORMAT_JSON) {
+			struct json j;
+			assert_true(json_valid(buf, len, &j));
+		}
+		free(buf);
+	}
+	trace_session_delete(s);
+}
+
+/* Values beyond int64: a total of 1.2e19 ns is clamped to INT64_MAX, never
+ * wrapped to a negative number; spans are exact over the whole int64 range. */
+static void test_wide_values(void **state)
+{
+	(void)state;
+	struct trace_session *s = trace_session_new();
+	struct trace_track_info ti = {0};
+	ti.kind = TRACE_TRACK_STREAM;
+	ti.pid = 1;
+	ti.context = 1;
+	ti.stream = 1;
+	uint32_t track = trace_session_add_track(s, &ti);
+	const int64_t dur = 4000000000000000000;
+	for (int i = 0; i < 3; i++) {
+		struct trace_event ev = {0};
+		ev.kind = TRACE_KERNEL;
+		ev.track = track;
+		ev.name = trace_session_intern_cstr(s, "long");
+		ev.start = -4500000000000000000 + i;
+		ev.end = ev.start + dur;
+		assert_int_equal(trace_session_append(s, &ev), 0);
+	}
+	trace_session_finish(s);
+	struct report *r = report_build(s, REPORT_GPU_KERN_SUM);
+	assert_int_equal(report_row_count(r), 1);
+	struct report_value v[9];
+	report_row(r, 0, v);
+	assert_int_cell(&v[1], INT64_MAX);
+	assert_int_cell(&v[2], 3);
+	assert_int_cell(&v[5], dur);
+	assert_int_cell(&v[6], dur);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	assert_int_equal(report_write_text(out, "a\0b", 3), 6);
+	struct report_writer w;
+	report_writer_init(&w, out, REPORT_FORMAT_CSV, false);
+	assert_int_equal(report_writer_add(&w, r, NULL), 0);
+	assert_int_equal(report_writer_finish(&w, NULL), 0);
 	fclose(out);
-	assert_memory_equal(buf, "a\\x00b", 6);
+	assert_non_null(strstr(buf, ",9223372036854775807,3,"));
+	assert_null(strstr(buf, ",-"));
 	free(buf);
+	report_free(r);
+	r = report_build(s, REPORT_GPU_TRACE);
+	struct report_value t[20];
+	report_row(r, 0, t);
+	assert_int_cell(&t[0], -4500000000000000000);
+	assert_int_cell(&t[1], dur);
+	report_free(r);
+	trace_session_delete(s);
+
+	assert_true(report_span_ns(INT64_MIN, INT64_MAX) == UINT64_MAX);
+	assert_true(report_span_ns(-5, 5) == 10);
+	assert_true(report_span_ns(-4500000000000000000, 4500000000000000000) == 9000000000000000000u);
+	assert_true(report_span_ns(7, 7) == 0);
+	assert_true(report_span_ns(8, 7) == 0);
 }
 
 static void test_format_parse(void **state)
@@ -862,6 +1071,8 @@ int main(void)
 	    cmocka_unit_test(test_json_parser_rejects),
 	    cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_escape_formats),
+	    cmocka_unit_test(test_wide_values),
 	    cmocka_unit_test(test_format_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
