@@ -16,4 +16,10 @@ int cmd_info(int argc, char **argv);
  * reports (cmd_stats.c). */
 int cmd_stats(int argc, char **argv);
 
+/* tstop record [OPTION]... -- PROGRAM [ARG]...: run a program with the
+ * collector injected and record its capture to an SBT file (cmd_record.c).
+ * Returns the program's exit status (128+N for signal N), or 125 when
+ * tstop itself failed. */
+int cmd_record(int argc, char **argv);
+
 #endif

@@ -1,0 +1,864 @@
+/*
+ * inject.c - the collector's core inside libtstop-inject.so: the connection
+ * to tstop, the ring, the interning tables and per-thread caches that every
+ * backend (nvtx.c, cupti*.c, opencl*.c) uses through inject.h.
+ *
+ * State of one process image (inj_hot.state):
+ *
+ *      UNTRIED --first use, connected, HELLO sent--> ACTIVE --shutdown--> DONE
+ *         |
+ *         +--no PROTO_ENV_SOCKET, connect/refusal/attach failed--> OFF
+ *
+ *      fork child (any state): UNTRIED again, generation + 1
+ *
+ * Only the first use of a process image pays for the connection (under
+ * conn_lock; other threads arriving meanwhile wait for its outcome). Every
+ * later call costs one acquire load of inj_hot.state. OFF and DONE are for good:
+ * the application runs on with every call a no-op. While ACTIVE, a dead
+ * tstop only means the ring fills and records are dropped and counted by the
+ * ring; nothing here waits except a ring in blocking mode, which bounds its
+ * own wait.
+ *
+ * Ids. Each table (strings, tracks, launches, NVTX attributes, frames,
+ * stacks; memops are numbered, not interned) hands out ids densely from 1,
+ * in the order their definitions enter the ring: a new value takes the
+ * table's lock, its definition is reserved and committed, and only then is
+ * its id published (inject_table.h). A definition that finds the ring full
+ * is not published and its id is not used up; the caller gets 0.
+ *
+ * Fork. The child handler closes the parent's socket, forgets the parent's
+ * ring, bumps the generation and goes back to UNTRIED: the child's next
+ * collector call connects as a process of its own (its parent recorded),
+ * and that connection empties the tables, whose ids belonged to the parent.
+ * Per-thread caches carry the generation they were filled in.
+ *
+ * Lock order (the fork prepare handler takes them all in this order):
+ * conn_lock, memop_lock, hook_lock, then the tables as listed in inj_tables. Table
+ * locks are never nested: values a definition refers to (strings in a
+ * track, frames in a stack) are interned before the table's lock is taken.
+ * Backend hooks (flush, exit) are called with no lock held.
+ *
+ * Nothing here prints to the target's stdout; diagnostics without a
+ * connection go to stderr only when TSTOP_DEBUG is set.
+ */
+#include "capture/inject/inject.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "capture/inject/inject_hot.h"
+#include "capture/inject/inject_table.h"
+#include "capture/inject/inject_text.h"
+#include "capture/ring.h"
+#include "util/err.h"
+
+#define INJ_MAX_HOOKS       8u    /* flush and exit functions, each */
+#define INJ_IO_TIMEOUT_S    5     /* connect handshake: longest wait for tstop */
+#define INJ_LOG_MAX         1024u /* bytes of one PROTO_LOG message */
+#define INJ_STACK_SKIP_MAX  16u   /* frames inject_stack skips at most */
+#define INJ_THREAD_NAME_MAX 64u
+
+/* Identity of a track in the tracks table: what trace_track_info calls the
+ * identity (the pid is the ring's), without padding bytes. */
+struct inj_track_key {
+	uint32_t kind;
+	uint32_t tid;
+	uint32_t device;
+	uint32_t context;
+	uint32_t stream;
+	uint32_t counter_name; /* COUNTER: the name is the identity; else 0 */
+};
+
+/* The hot part of the state (inject_hot.h): state, generation, flags, ring. */
+struct inj_hot inj_hot;
+
+/* The rest of the collector of this process image. */
+struct inj_core {
+	_Atomic int shutting; /* inject_shutdown claimed in this generation */
+	uint32_t flush_ms;    /* from proto_accept */
+	struct ring *stale;   /* a parent's mapping inherited by fork, unmapped at connect */
+	int sock;             /* connection to tstop, -1 when none */
+	uint32_t pid, ppid;   /* of this process, read at connect */
+	uint32_t tables_gen;  /* generation the tables' ids belong to */
+	pthread_mutex_t conn_lock;
+	pthread_mutex_t memop_lock;
+	uint32_t memop_next; /* next memop id, under memop_lock */
+	struct inj_table strings, tracks, launches, attrs, frames, stacks;
+	pthread_mutex_t hook_lock; /* registration of hooks only */
+	void (*flush[INJ_MAX_HOOKS])(void);
+	void (*at_exit[INJ_MAX_HOOKS])(int64_t now);
+	_Atomic unsigned nflush, nexit;
+	bool process_hooks; /* atexit and pthread_atfork registered in this image */
+	char exe[PATH_MAX]; /* path of the main executable, for frames; "" unknown */
+};
+
+static struct inj_core g = {
+    .sock = -1,
+    .conn_lock = PTHREAD_MUTEX_INITIALIZER,
+    .memop_lock = PTHREAD_MUTEX_INITIALIZER,
+    .memop_next = 1,
+    .strings = INJ_TABLE_INITIALIZER,
+    .tracks = INJ_TABLE_INITIALIZER,
+    .launches = INJ_TABLE_INITIALIZER,
+    .attrs = INJ_TABLE_INITIALIZER,
+    .frames = INJ_TABLE_INITIALIZER,
+    .stacks = INJ_TABLE_INITIALIZER,
+    .hook_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* The tables in lock order. */
+static struct inj_table *const inj_tables[] = {&g.strings, &g.tracks, &g.launches,
+                                               &g.attrs,   &g.frames, &g.stacks};
+#define INJ_NTABLES (sizeof(inj_tables) / sizeof(inj_tables[0]))
+
+/* Per-thread cache: the thread's id and track, valid in generation `gen`. */
+struct inj_thread {
+	uint32_t gen;
+	uint32_t tid; /* 0 until read */
+	uint32_t track;
+	bool connecting; /* this thread is inside the connection: no recursion */
+};
+
+static __thread struct inj_thread inj_self;
+
+/* Writes a diagnostic line to stderr when TSTOP_DEBUG is set and non-empty;
+ * the only output the collector ever makes on its own. */
+__attribute__((format(printf, 1, 2))) static void inj_debug(const char *fmt, ...)
+{
+	const char *dbg = getenv("TSTOP_DEBUG");
+	if (!dbg || !*dbg)
+		return;
+	char msg[INJ_LOG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "tstop-inject[%d]: %s\n", (int)getpid(), msg);
+}
+
+/* The session clock (inject.h). */
+int64_t inject_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The id generation (inject.h). */
+uint32_t inject_generation(void)
+{
+	return atomic_load_explicit(&inj_hot.gen, memory_order_acquire);
+}
+
+/* Writes one proto record (header, body, tail) into the ring. The caller
+ * has seen state ACTIVE. Returns false when the ring dropped it. Lock-free
+ * unless the ring is in blocking mode. */
+static bool inj_send(uint8_t type, uint32_t id, const void *body, size_t blen, const void *tail, size_t tlen)
+{
+	size_t len = sizeof(struct proto_header) + blen + tlen;
+	unsigned char *p = ring_reserve(inj_hot.ring, (uint32_t)len);
+	if (!p)
+		return false;
+	struct proto_header h = {.type = type, .id = id};
+	memcpy(p, &h, sizeof(h));
+	if (blen)
+		memcpy(p + sizeof(h), body, blen);
+	if (tlen)
+		memcpy(p + sizeof(h) + blen, tail, tlen);
+	ring_commit(inj_hot.ring, p);
+	return true;
+}
+
+/* Reads the calling thread's OS id, once per generation. */
+static uint32_t inj_tid(void)
+{
+	struct inj_thread *t = &inj_self;
+	uint32_t gen = atomic_load_explicit(&inj_hot.gen, memory_order_acquire);
+	if (!t->tid || t->gen != gen) {
+		t->gen = gen;
+		t->tid = (uint32_t)gettid();
+		t->track = 0;
+	}
+	return t->tid;
+}
+
+/* --- connection -------------------------------------------------------------- */
+
+/* Reads exactly `len` bytes of tstop's answer from `sock`, collecting the
+ * first file descriptor passed with them into *fd (extra ones are closed).
+ * Returns 0, or -1 on error, timeout or end of stream. */
+static int inj_recv_accept(int sock, void *buf, size_t len, int *fd)
+{
+	size_t got = 0;
+	while (got < len) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+		} ctl;
+		struct iovec iov = {(char *)buf + got, len - got};
+		struct msghdr msg = {.msg_iov = &iov,
+		                     .msg_iovlen = 1,
+		                     .msg_control = ctl.buf,
+		                     .msg_controllen = sizeof(ctl.buf)};
+		ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < nfd; i++) {
+				int f;
+				memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+				if (*fd < 0)
+					*fd = f;
+				else
+					close(f);
+			}
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Connects to tstop's socket at `path`, checks that tstop runs as our user,
+ * sends proto_connect and reads proto_accept and the ring's memfd. Returns
+ * the connected socket with *acc and *memfd filled, or -1 (with nothing left
+ * open) when tstop is not there or refused. */
+static int inj_dial(const char *path, struct proto_accept *acc, int *memfd)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t plen = strlen(path);
+	if (plen >= sizeof(sa.sun_path)) {
+		inj_debug("socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, plen + 1);
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0) {
+		inj_debug("socket: %s", strerror(errno));
+		return -1;
+	}
+	int rc;
+	do {
+		rc = connect(sock, (struct sockaddr *)&sa, sizeof(sa));
+	} while (rc < 0 && errno == EINTR);
+	if (rc < 0) {
+		inj_debug("cannot connect to %s: %s", path, strerror(errno));
+		goto err;
+	}
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || clen != sizeof(cred) ||
+	    cred.uid != getuid()) {
+		inj_debug("refusing %s: its owner is not this user", path);
+		goto err;
+	}
+	struct timeval tv = {INJ_IO_TIMEOUT_S, 0};
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct proto_connect req = {
+	    .magic = PROTO_MAGIC, .version = PROTO_VERSION, .pid = g.pid, .ppid = g.ppid};
+	size_t sent = 0;
+	while (sent < sizeof(req)) {
+		ssize_t n = send(sock, (const char *)&req + sent, sizeof(req) - sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			inj_debug("cannot send to %s: %s", path, strerror(errno));
+			goto err;
+		}
+		sent += (size_t)n;
+	}
+	*memfd = -1;
+	if (inj_recv_accept(sock, acc, sizeof(*acc), memfd) < 0) {
+		inj_debug("no answer from tstop at %s", path);
+		goto err_fd;
+	}
+	if (acc->magic != PROTO_MAGIC || acc->version != PROTO_VERSION) {
+		inj_debug("tstop at %s speaks another protocol (version %u)", path, acc->version);
+		goto err_fd;
+	}
+	if (acc->status != 0 || *memfd < 0) {
+		inj_debug("tstop at %s refused this process (status %d)", path, acc->status);
+		goto err_fd;
+	}
+	return sock;
+err_fd:
+	if (*memfd >= 0)
+		close(*memfd);
+	*memfd = -1;
+err:
+	close(sock);
+	return -1;
+}
+
+/* Sends HELLO, the first record of the ring: sizes, pids, start time and
+ * the command line (arguments joined by spaces, cut at PROTO_STRING_MAX).
+ * Returns false when it could not be sent. */
+static bool inj_send_hello(void)
+{
+	char cmd[PROTO_STRING_MAX];
+	size_t len = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		while (len < sizeof(cmd)) {
+			ssize_t n = read(fd, cmd + len, sizeof(cmd) - len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+		}
+		close(fd);
+	}
+	len = inj_cmdline_join(cmd, len);
+	struct proto_hello h = {
+	    .version = PROTO_VERSION,
+	    .pid = g.pid,
+	    .ppid = g.ppid,
+	    .size_event = sizeof(struct trace_event),
+	    .size_track = sizeof(struct trace_track_info),
+	    .size_device = sizeof(struct trace_device),
+	    .size_launch = sizeof(struct trace_launch),
+	    .size_nvtx_attr = sizeof(struct trace_nvtx_attr),
+	    .size_memop = sizeof(struct trace_memop),
+	    .size_frame = sizeof(struct proto_frame),
+	    .start = inject_now(),
+	};
+	return inj_send(PROTO_HELLO, 0, &h, sizeof(h), cmd, len);
+}
+
+static void inj_at_exit(void);
+static void inj_fork_prepare(void);
+static void inj_fork_parent(void);
+static void inj_fork_child(void);
+
+/* Under conn_lock, state UNTRIED: empties the tables when they belong to
+ * another generation, connects, maps the ring, sends HELLO, and leaves the
+ * state ACTIVE or OFF. */
+static void inj_connect_locked(void)
+{
+	uint32_t gen = atomic_load_explicit(&inj_hot.gen, memory_order_relaxed);
+	if (g.tables_gen != gen) {
+		/* A fork child: only this thread exists, and none reads the
+		 * tables before the state is ACTIVE again. */
+		for (size_t i = 0; i < INJ_NTABLES; i++)
+			inj_table_clear(inj_tables[i]);
+		g.memop_next = 1;
+		g.tables_gen = gen;
+	}
+	if (g.stale) {
+		ring_close(g.stale);
+		g.stale = NULL;
+	}
+	g.pid = (uint32_t)getpid();
+	g.ppid = (uint32_t)getppid();
+	int state = INJ_OFF;
+	const char *path = getenv(PROTO_ENV_SOCKET);
+	if (!path || !*path)
+		goto out;
+	struct proto_accept acc;
+	int memfd;
+	int sock = inj_dial(path, &acc, &memfd);
+	if (sock < 0)
+		goto out;
+	struct err e;
+	struct ring *r = ring_attach(memfd, &e);
+	close(memfd);
+	if (!r) {
+		inj_debug("cannot map the ring: %s", e.msg);
+		close(sock);
+		goto out;
+	}
+	inj_hot.ring = r;
+	g.sock = sock;
+	inj_hot.flags = acc.flags;
+	g.flush_ms = acc.flush_ms;
+	ssize_t n = readlink("/proc/self/exe", g.exe, sizeof(g.exe) - 1);
+	g.exe[n > 0 ? n : 0] = '\0';
+	if (!inj_send_hello()) {
+		inj_debug("the ring has no room for HELLO");
+		/* The ring stays mapped (harmless); closing the socket tells tstop. */
+		close(sock);
+		g.sock = -1;
+		goto out;
+	}
+	if (!g.process_hooks) {
+		g.process_hooks = true;
+		atexit(inj_at_exit);
+		pthread_atfork(inj_fork_prepare, inj_fork_parent, inj_fork_child);
+	}
+	state = INJ_ACTIVE;
+out:
+	atomic_store_explicit(&inj_hot.state, state, memory_order_release);
+}
+
+/* The slow path of every entry point while no connection was tried in this
+ * process image: tries it once. Returns whether the collector is ACTIVE. */
+static bool inj_connect(void)
+{
+	struct inj_thread *t = &inj_self;
+	if (t->connecting)
+		return false;
+	t->connecting = true;
+	pthread_mutex_lock(&g.conn_lock);
+	if (atomic_load_explicit(&inj_hot.state, memory_order_acquire) == INJ_UNTRIED)
+		inj_connect_locked();
+	pthread_mutex_unlock(&g.conn_lock);
+	t->connecting = false;
+	return atomic_load_explicit(&inj_hot.state, memory_order_acquire) == INJ_ACTIVE;
+}
+
+/* Whether records may be sent: ACTIVE, connecting first when untried. */
+static inline bool inj_live(void)
+{
+	int s = atomic_load_explicit(&inj_hot.state, memory_order_acquire);
+	if (s == INJ_ACTIVE)
+		return true;
+	return s == INJ_UNTRIED && inj_connect();
+}
+
+/* Connected and capturing `option` (inject.h); option 0 asks only whether
+ * the collector is connected. */
+bool inject_active(uint32_t option)
+{
+	if (!inj_live())
+		return false;
+	return option == 0 || (inj_hot.flags & option) != 0;
+}
+
+/* --- fork and exit ------------------------------------------------------------ */
+
+/* Before fork: takes every lock so that the child gets them free. */
+static void inj_fork_prepare(void)
+{
+	pthread_mutex_lock(&g.conn_lock);
+	pthread_mutex_lock(&g.memop_lock);
+	pthread_mutex_lock(&g.hook_lock);
+	for (size_t i = 0; i < INJ_NTABLES; i++)
+		pthread_mutex_lock(&inj_tables[i]->lock);
+}
+
+/* After fork, in the parent: releases what inj_fork_prepare took. */
+static void inj_fork_parent(void)
+{
+	for (size_t i = INJ_NTABLES; i-- > 0;)
+		pthread_mutex_unlock(&inj_tables[i]->lock);
+	pthread_mutex_unlock(&g.hook_lock);
+	pthread_mutex_unlock(&g.memop_lock);
+	pthread_mutex_unlock(&g.conn_lock);
+}
+
+/* After fork, in the child: releases the locks and starts over as a new
+ * process (see the file comment). Only async-signal-safe calls. */
+static void inj_fork_child(void)
+{
+	inj_fork_parent();
+	if (g.sock >= 0)
+		close(g.sock);
+	g.sock = -1;
+	if (inj_hot.ring && !g.stale)
+		g.stale = inj_hot.ring;
+	inj_hot.ring = NULL;
+	atomic_store_explicit(&g.shutting, 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&inj_hot.gen, 1, memory_order_release);
+	atomic_store_explicit(&inj_hot.state, INJ_UNTRIED, memory_order_release);
+}
+
+/* The atexit handler: runs while the application's libraries still work. */
+static void inj_at_exit(void)
+{
+	inject_shutdown();
+}
+
+/* Library destructor: shuts down if exit did not (dlclose, or an exit path
+ * that skipped the atexit handler). */
+__attribute__((destructor)) static void inj_fini(void)
+{
+	inject_shutdown();
+}
+
+/* Flushes the backends, runs their exit functions and sends GOODBYE, once
+ * per process image (inject.h). */
+void inject_shutdown(void)
+{
+	if (atomic_load_explicit(&inj_hot.state, memory_order_acquire) != INJ_ACTIVE)
+		return;
+	if (atomic_exchange_explicit(&g.shutting, 1, memory_order_acq_rel))
+		return;
+	unsigned n = atomic_load_explicit(&g.nflush, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		g.flush[i]();
+	int64_t now = inject_now();
+	n = atomic_load_explicit(&g.nexit, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		g.at_exit[i](now);
+	struct proto_goodbye bye = {.time = inject_now()};
+	inj_send(PROTO_GOODBYE, 0, &bye, sizeof(bye), NULL, 0);
+	atomic_store_explicit(&inj_hot.state, INJ_DONE, memory_order_release);
+}
+
+/* Registers a flush function (inject.h); at most INJ_MAX_HOOKS of them
+ * (there are three backends), a repeated one once. */
+void inject_register_flush(void (*flush)(void))
+{
+	pthread_mutex_lock(&g.hook_lock);
+	unsigned n = atomic_load_explicit(&g.nflush, memory_order_relaxed);
+	bool dup = false;
+	for (unsigned i = 0; i < n; i++)
+		dup |= g.flush[i] == flush;
+	if (flush && !dup && n < INJ_MAX_HOOKS) {
+		g.flush[n] = flush;
+		atomic_store_explicit(&g.nflush, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&g.hook_lock);
+}
+
+/* Registers an exit function (inject.h); limits as for flush functions. */
+void inject_register_exit(void (*at_exit)(int64_t now))
+{
+	pthread_mutex_lock(&g.hook_lock);
+	unsigned n = atomic_load_explicit(&g.nexit, memory_order_relaxed);
+	bool dup = false;
+	for (unsigned i = 0; i < n; i++)
+		dup |= g.at_exit[i] == at_exit;
+	if (at_exit && !dup && n < INJ_MAX_HOOKS) {
+		g.at_exit[n] = at_exit;
+		atomic_store_explicit(&g.nexit, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&g.hook_lock);
+}
+
+/* --- interning ---------------------------------------------------------------- */
+
+/* Interns `key` in `t` when it is new: under the table's lock, finds it
+ * again, and otherwise sends the definition (body, tail) under the next id
+ * and publishes it. Returns the id, or 0 when the ring or memory had no
+ * room. */
+static uint32_t inj_insert(struct inj_table *t, uint64_t hash, const void *key, size_t klen, uint8_t type,
+                           const void *body, size_t blen, const void *tail, size_t tlen)
+{
+	pthread_mutex_lock(&t->lock);
+	uint32_t id = inj_table_find(t, hash, key, klen);
+	if (!id) {
+		struct inj_entry *e = inj_table_prepare(t, hash, key, klen);
+		if (e && inj_send(type, e->id, body, blen, tail, tlen)) {
+			id = e->id;
+			inj_table_publish(t, e);
+		} else if (e) {
+			inj_table_discard(e);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return id;
+}
+
+/* Interns a value whose key is its definition body. */
+static uint32_t inj_intern(struct inj_table *t, uint8_t type, const void *key, size_t len)
+{
+	uint64_t hash = inj_hash(key, len);
+	uint32_t id = inj_table_find(t, hash, key, len);
+	return id ? id : inj_insert(t, hash, key, len, type, key, len, NULL, 0);
+}
+
+/* Interns bytes as a string (inject.h); the empty string is id 0 without
+ * a definition, as in the session. Lock-free when known. */
+uint32_t inject_string(const char *bytes, size_t len)
+{
+	if (!inj_live())
+		return 0;
+	if (!bytes || !len)
+		return 0; /* the empty string is "none" */
+	if (len > PROTO_STRING_MAX)
+		len = PROTO_STRING_MAX;
+	uint64_t hash = inj_hash(bytes, len);
+	uint32_t id = inj_table_find(&g.strings, hash, bytes, len);
+	return id ? id : inj_insert(&g.strings, hash, bytes, len, PROTO_STRING, bytes, len, NULL, 0);
+}
+
+/* Interns a NUL-terminated string, read up to PROTO_STRING_MAX bytes. */
+uint32_t inject_cstr(const char *str)
+{
+	return inject_string(str, str ? strnlen(str, PROTO_STRING_MAX) : 0);
+}
+
+/* Interns a track by identity (inject_track_key) and returns its id. With
+ * `rename`, an existing track is sent again with info->name. */
+static uint32_t inj_track(struct trace_track_info *info, bool rename)
+{
+	struct inj_track_key k = {
+	    .kind = info->kind,
+	    .tid = info->tid,
+	    .device = info->device,
+	    .context = info->context,
+	    .stream = info->stream,
+	    .counter_name = info->kind == TRACE_TRACK_COUNTER ? info->name : 0,
+	};
+	info->pid = g.pid;
+	uint64_t hash = inj_hash(&k, sizeof(k));
+	uint32_t id = inj_table_find(&g.tracks, hash, &k, sizeof(k));
+	if (id && !rename)
+		return id;
+	if (!id)
+		return inj_insert(&g.tracks, hash, &k, sizeof(k), PROTO_TRACK, info, sizeof(*info), NULL, 0);
+	pthread_mutex_lock(&g.tracks.lock);
+	inj_send(PROTO_TRACK, id, info, sizeof(*info), NULL, 0);
+	pthread_mutex_unlock(&g.tracks.lock);
+	return id;
+}
+
+/* The calling thread's track (inject.h): cached per thread and generation. */
+uint32_t inject_thread_track(void)
+{
+	if (!inj_live())
+		return 0;
+	uint32_t tid = inj_tid();
+	struct inj_thread *t = &inj_self;
+	if (t->track)
+		return t->track;
+	char name[INJ_THREAD_NAME_MAX] = "";
+	if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0)
+		name[0] = '\0';
+	name[sizeof(name) - 1] = '\0';
+	uint32_t nid = inject_string(name, strnlen(name, sizeof(name)));
+	if (!nid && name[0])
+		return 0;
+	struct trace_track_info info;
+	memset(&info, 0, sizeof(info));
+	info.kind = TRACE_TRACK_THREAD;
+	info.tid = tid;
+	info.name = nid;
+	t->track = inj_track(&info, false);
+	return t->track;
+}
+
+/* Names thread `tid` of this process, 0 = the caller (inject.h). */
+void inject_thread_name(uint32_t tid, const char *name, size_t len)
+{
+	if (!inj_live())
+		return;
+	uint32_t own = inj_tid();
+	if (!tid)
+		tid = own;
+	uint32_t nid = inject_string(name, len);
+	if (!nid && name && len)
+		return;
+	struct trace_track_info info;
+	memset(&info, 0, sizeof(info));
+	info.kind = TRACE_TRACK_THREAD;
+	info.tid = tid;
+	info.name = nid;
+	uint32_t id = inj_track(&info, true);
+	if (id && tid == own)
+		inj_self.track = id;
+}
+
+/* Renames the calling thread's track (inject.h). */
+void inject_thread_rename(const char *name, size_t len)
+{
+	inject_thread_name(0, name, len);
+}
+
+/* The track of a GPU stream or OpenCL queue (inject.h). */
+uint32_t inject_stream_track(uint32_t device, uint32_t context, uint32_t stream)
+{
+	if (!inj_live())
+		return 0;
+	struct trace_track_info info;
+	memset(&info, 0, sizeof(info));
+	info.kind = TRACE_TRACK_STREAM;
+	info.device = device;
+	info.context = context;
+	info.stream = stream;
+	return inj_track(&info, false);
+}
+
+/* The track of a counter, identified by its name (inject.h). */
+uint32_t inject_counter_track(uint32_t device, uint32_t name)
+{
+	if (!inj_live())
+		return 0;
+	struct trace_track_info info;
+	memset(&info, 0, sizeof(info));
+	info.kind = TRACE_TRACK_COUNTER;
+	info.device = device;
+	info.name = name;
+	return inj_track(&info, false);
+}
+
+/* Interns a launch configuration (inject.h). */
+uint32_t inject_launch(const struct trace_launch *l)
+{
+	if (!inj_live())
+		return 0;
+	return inj_intern(&g.launches, PROTO_LAUNCH, l, sizeof(*l));
+}
+
+/* Interns NVTX attributes (inject.h); padding bytes are zeroed so that
+ * equal attributes hash equally. */
+uint32_t inject_nvtx_attr(const struct trace_nvtx_attr *a)
+{
+	if (!inj_live())
+		return 0;
+	struct trace_nvtx_attr k;
+	memset(&k, 0, sizeof(k));
+	k.domain = a->domain;
+	k.category = a->category;
+	k.color = a->color;
+	k.has_color = a->has_color;
+	k.payload_type = a->payload_type;
+	k.payload = a->payload;
+	return inj_intern(&g.attrs, PROTO_NVTX_ATTR, &k, sizeof(k));
+}
+
+/* Numbers and sends a memory operation (inject.h): not interned. */
+uint32_t inject_memop(const struct trace_memop *m)
+{
+	if (!inj_live())
+		return 0;
+	struct trace_memop c;
+	memset(&c, 0, sizeof(c));
+	c.address = m->address;
+	c.bytes = m->bytes;
+	c.device = m->device;
+	c.mem_kind = m->mem_kind;
+	pthread_mutex_lock(&g.memop_lock);
+	uint32_t id = g.memop_next;
+	if (id == UINT32_MAX || !inj_send(PROTO_MEMOP, id, &c, sizeof(c), NULL, 0))
+		id = 0;
+	else
+		g.memop_next++;
+	pthread_mutex_unlock(&g.memop_lock);
+	return id;
+}
+
+/* --- stacks ------------------------------------------------------------------- */
+
+/* Interns the frame at return address `pc`: module and nearest dynamic
+ * symbol from dladdr, looked up only the first time. 0 when a string or
+ * the frame could not be sent. */
+static uint32_t inj_frame(uint64_t pc)
+{
+	uint64_t hash = inj_hash(&pc, sizeof(pc));
+	uint32_t id = inj_table_find(&g.frames, hash, &pc, sizeof(pc));
+	if (id)
+		return id;
+	struct proto_frame f;
+	memset(&f, 0, sizeof(f));
+	f.pc = pc;
+	Dl_info di;
+	if (dladdr((void *)(uintptr_t)pc, &di)) {
+		const char *mod = di.dli_fname;
+		if (!mod || mod[0] != '/')
+			mod = g.exe; /* the main program is named as it was started */
+		if (mod && *mod && !(f.module = inject_cstr(mod)))
+			return 0;
+		f.module_offset = pc - (uint64_t)(uintptr_t)di.dli_fbase;
+		if (di.dli_sname && di.dli_saddr) {
+			if (!(f.function = inject_cstr(di.dli_sname)))
+				return 0;
+			f.function_offset = pc - (uint64_t)(uintptr_t)di.dli_saddr;
+		}
+	}
+	return inj_insert(&g.frames, hash, &pc, sizeof(pc), PROTO_FRAME, &f, sizeof(f), NULL, 0);
+}
+
+/* The calling thread's stack, interned (inject.h). Not inlined: its own
+ * frame is the first one unw_backtrace reports, and is skipped. */
+__attribute__((noinline)) uint32_t inject_stack(unsigned skip)
+{
+	if (!inject_active(PROTO_OPT_STACKS))
+		return 0;
+	if (skip > INJ_STACK_SKIP_MAX)
+		skip = INJ_STACK_SKIP_MAX;
+	void *pcs[PROTO_STACK_MAX + 1 + INJ_STACK_SKIP_MAX];
+	unsigned first = 1 + skip;
+	int n = unw_backtrace(pcs, (int)(PROTO_STACK_MAX + first));
+	if (n <= (int)first)
+		return 0;
+	unsigned count = (unsigned)n - first;
+	if (count > PROTO_STACK_MAX)
+		count = PROTO_STACK_MAX;
+	uint64_t key[PROTO_STACK_MAX];
+	for (unsigned i = 0; i < count; i++)
+		key[i] = (uint64_t)(uintptr_t)pcs[first + i];
+	size_t klen = count * sizeof(key[0]);
+	uint64_t hash = inj_hash(key, klen);
+	uint32_t id = inj_table_find(&g.stacks, hash, key, klen);
+	if (id)
+		return id;
+	uint32_t frames[PROTO_STACK_MAX];
+	for (unsigned i = 0; i < count; i++) {
+		if (!(frames[i] = inj_frame(key[i])))
+			return 0;
+	}
+	return inj_insert(&g.stacks, hash, key, klen, PROTO_STACK, frames, count * sizeof(frames[0]), NULL,
+	                  0);
+}
+
+/* --- records ------------------------------------------------------------------ */
+
+/* Sends a device description (inject.h). */
+void inject_device(const struct trace_device *d)
+{
+	if (inj_live())
+		inj_send(PROTO_DEVICE, 0, d, sizeof(*d), NULL, 0);
+}
+
+/* Sends one event (inject.h). */
+bool inject_event(const struct trace_event *ev)
+{
+	return inj_live() && inj_send(PROTO_EVENT, 0, ev, sizeof(*ev), NULL, 0);
+}
+
+/* Sends a cumulative loss total for `source` (inject.h). */
+void inject_loss(const char *source, uint64_t count)
+{
+	uint32_t sid = inject_cstr(source);
+	if (!sid)
+		return;
+	struct proto_loss l = {.source = sid, .count = count};
+	inj_send(PROTO_LOSS, 0, &l, sizeof(l), NULL, 0);
+}
+
+/* Sends a message for the user (inject.h); without a connection it goes to
+ * stderr only when TSTOP_DEBUG is set. */
+void inject_log(enum proto_log_level level, const char *fmt, ...)
+{
+	char msg[INJ_LOG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	while (len && msg[len - 1] == '\n')
+		len--;
+	if (!inj_live()) {
+		inj_debug("%.*s", (int)len, msg);
+		return;
+	}
+	struct proto_log l = {.level = (uint8_t)level};
+	inj_send(PROTO_LOG, 0, &l, sizeof(l), msg, len);
+}

@@ -1,0 +1,151 @@
+/*
+ * proto.h - the records the collector sends to tstop through a ring.
+ *
+ * Each ring record (capture/ring.h) carries exactly one proto record: an
+ * 8-byte struct proto_header followed by a type-specific body. The
+ * collector (libtstop-inject.so, inside the target) and tstop come from the
+ * same build, so bodies are the C structs below, copied as they are; the
+ * HELLO record carries PROTO_VERSION and the sizes of the structs so that a
+ * mismatched pair is refused instead of misread.
+ *
+ * Ids. The collector interns strings, tracks, launch configurations, NVTX
+ * attributes, memory operations, frames and stacks in its own id spaces
+ * (dense, from 1, per process; 0 = none). The first use of a value sends its
+ * definition record; later records refer to the id. The collector reserves
+ * and commits a definition before it publishes the id to other threads, so
+ * in ring order a definition always precedes every record that uses it.
+ * The drain keeps, per process, arrays from collector ids to session ids.
+ *
+ * Trust. Everything here comes from the target: the drain checks every
+ * length, id, kind and enum before use, drops a record that fails (and
+ * counts it), and copies what it keeps. Strings are any bytes, capped at
+ * PROTO_STRING_MAX by the collector and checked again by the drain.
+ *
+ * Clock. Every time is nanoseconds of CLOCK_MONOTONIC, the session clock,
+ * shared by all processes on the host; CUPTI and OpenCL device times are
+ * converted by the collector before they are sent.
+ */
+#ifndef TSTOP_CAPTURE_PROTO_H
+#define TSTOP_CAPTURE_PROTO_H
+
+#include <stdint.h>
+
+#include "trace/event.h"
+#include "trace/session.h"
+
+#define PROTO_VERSION    1u
+#define PROTO_STRING_MAX 4096u /* bytes of one string; longer ones are cut */
+#define PROTO_STACK_MAX  64u   /* frames of one stack */
+
+/* Record types. */
+enum proto_type {
+	PROTO_HELLO = 1,     /* struct proto_hello + command line bytes: first record of a ring */
+	PROTO_STRING = 2,    /* id; the string's bytes (0..PROTO_STRING_MAX) */
+	PROTO_TRACK = 3,     /* id; struct trace_track_info (pid ignored: the ring's process) */
+	PROTO_LAUNCH = 4,    /* id; struct trace_launch */
+	PROTO_NVTX_ATTR = 5, /* id; struct trace_nvtx_attr (domain: a string id) */
+	PROTO_MEMOP = 6,     /* id; struct trace_memop */
+	PROTO_FRAME = 7,     /* id; struct proto_frame */
+	PROTO_STACK = 8,     /* id; uint32_t frame ids, innermost first (1..PROTO_STACK_MAX) */
+	PROTO_DEVICE = 9,    /* struct trace_device (name: a string id) */
+	PROTO_EVENT = 10,    /* struct trace_event (name, track, side-table and stack ids: collector ids) */
+	PROTO_LOSS = 11,     /* struct proto_loss: a cumulative lost-event total of the collector */
+	PROTO_LOG = 12,      /* struct proto_log + message bytes: for the user */
+	PROTO_GOODBYE = 13,  /* struct proto_goodbye: the process is exiting, everything was sent */
+};
+#define PROTO_TYPE_MAX 13
+
+/* Every record starts with this. `id` is the definition's id for definition
+ * records (STRING, TRACK, LAUNCH, NVTX_ATTR, MEMOP, FRAME, STACK) and 0
+ * otherwise. */
+struct proto_header {
+	uint8_t type; /* enum proto_type */
+	uint8_t reserved[3];
+	uint32_t id;
+};
+
+struct proto_hello {
+	uint32_t version; /* PROTO_VERSION */
+	uint32_t pid, ppid;
+	uint16_t size_event;     /* sizeof(struct trace_event) */
+	uint16_t size_track;     /* sizeof(struct trace_track_info) */
+	uint16_t size_device;    /* sizeof(struct trace_device) */
+	uint16_t size_launch;    /* sizeof(struct trace_launch) */
+	uint16_t size_nvtx_attr; /* sizeof(struct trace_nvtx_attr) */
+	uint16_t size_memop;     /* sizeof(struct trace_memop) */
+	uint16_t size_frame;     /* sizeof(struct proto_frame) */
+	uint16_t reserved;
+	int64_t start; /* session clock when the collector started in this process */
+	               /* followed by the command line, arguments separated by spaces */
+};
+
+/* A raw stack frame: tstop symbolizes it (function, file:line) from the
+ * module on disk; the collector adds what dladdr knows cheaply. */
+struct proto_frame {
+	uint64_t pc;
+	uint64_t module_offset; /* pc - load address of the module */
+	uint32_t module;        /* string id: path of the module, 0 = unknown */
+	uint32_t function;      /* string id: dynamic symbol from dladdr, 0 = unknown */
+	uint64_t function_offset;
+};
+
+/* Sources of collector-side loss ("ring" drops are counted by the ring
+ * itself; these are losses before the ring). */
+struct proto_loss {
+	uint32_t source; /* string id: "cupti", "opencl", "nvtx", ... */
+	uint32_t reserved;
+	uint64_t count; /* cumulative total for this source */
+};
+
+enum proto_log_level {
+	PROTO_LOG_INFO = 0,
+	PROTO_LOG_WARNING = 1,
+	PROTO_LOG_ERROR = 2,
+};
+
+struct proto_log {
+	uint8_t level; /* enum proto_log_level */
+	uint8_t reserved[7];
+	/* followed by the message, UTF-8, no trailing newline */
+};
+
+struct proto_goodbye {
+	int64_t time; /* session clock */
+};
+
+/* --- connection ---------------------------------------------------------------
+ *
+ * tstop listens on a Unix stream socket in an owner-only (0700) directory and
+ * passes its path to the target in PROTO_ENV_SOCKET. A process's collector
+ * connects on first use (the first CUDA, NVTX or OpenCL call it sees), sends
+ * struct proto_connect, and receives struct proto_accept with the ring's
+ * memfd attached (SCM_RIGHTS). Both sides check the peer's credentials
+ * (SO_PEERCRED: same uid; tstop also checks the pid). The socket stays open
+ * for the life of the process: tstop sees the process go when it closes.
+ */
+#define PROTO_ENV_SOCKET  "TSTOP_SOCKET"
+#define PROTO_ENV_LIBRARY "TSTOP_INJECT_LIBRARY" /* path of libtstop-inject.so, for children */
+#define PROTO_MAGIC       0x31504f5453545354ull  /* "TSTSTOP1" */
+
+/* Capture options tstop sends in proto_accept.flags. */
+#define PROTO_OPT_STACKS 0x01u /* capture call stacks at launch and copy calls */
+#define PROTO_OPT_CUDA   0x02u /* CUDA activity through CUPTI */
+#define PROTO_OPT_NVTX   0x04u /* NVTX ranges and marks */
+#define PROTO_OPT_OPENCL 0x08u /* OpenCL calls and device work */
+
+struct proto_connect {
+	uint64_t magic; /* PROTO_MAGIC */
+	uint32_t version;
+	uint32_t pid, ppid;
+	uint32_t reserved;
+};
+
+struct proto_accept {
+	uint64_t magic; /* PROTO_MAGIC */
+	uint32_t version;
+	int32_t status;    /* 0: accepted, a memfd is attached; else refused, no fd */
+	uint32_t flags;    /* PROTO_OPT_* */
+	uint32_t flush_ms; /* CUPTI flush period */
+};
+
+#endif

@@ -1,0 +1,865 @@
+/*
+ * cmd_record.c - `tstop record [OPTION]... -- PROGRAM [ARG]...`: headless
+ * capture into an SBT file.
+ *
+ * The command wires the capture parts together and runs one loop:
+ *
+ *   capture_server (socket, one ring per process) ──► capture_drain ──► SBT sink (the file)
+ *          ▲                                               └──────────► session (end summary)
+ *          └── the program, started by capture_launch with the collector injected
+ *
+ * Each turn of the loop waits (poll, at most RECORD_TICK_MS, not at all
+ * while rings had records) for the server socket or a signal, serves the
+ * server, drains every ring, reaps the program, acts on signals and on
+ * --duration, flushes the file every RECORD_FLUSH_MS (so a tstop killed
+ * mid-run loses at most that much) and redraws the progress line on a
+ * terminal. It ends when the program has exited and every captured process
+ * has closed its connection, or RECORD_GRACE_MS after the program exited
+ * (processes still running then are detached), or when --duration detaches
+ * capture from everything (the program runs on).
+ *
+ * Signals only set counters and wake the loop through a pipe. The program
+ * stays in tstop's process group, so a Ctrl-C on the terminal reaches it
+ * directly; tstop forwards only signals sent to tstop alone (kill), and a
+ * second interrupt kills the program (SIGKILL).
+ *
+ * Exit status: the program's own; 128+N when signal N killed it; 0 when
+ * capture detached from a program still running; RECORD_EXIT_FAILURE (125)
+ * when tstop itself failed, as timeout(1) and env(1) do.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/drain.h"
+#include "capture/launch.h"
+#include "capture/proto.h"
+#include "capture/server.h"
+#include "capture/sink.h"
+#include "cli/cli_common.h"
+#include "cli/cmds.h"
+#include "report/format.h"
+#include "trace/meta.h"
+#include "util/xalloc.h"
+
+#define RECORD_EXIT_FAILURE   125
+#define RECORD_TICK_MS        10
+#define RECORD_FLUSH_MS       100
+#define RECORD_PROGRESS_MS    500
+#define RECORD_GRACE_MS       1000
+#define RECORD_RING_DEFAULT   (16u << 20)
+#define RECORD_FLUSH_DEFAULT  100u
+#define RECORD_POLL_BUDGET    (1u << 20) /* records per ring per loop turn */
+#define RECORD_MAX_NAME_TRIES 1000
+#define RECORD_SUMMARY_PROCS  20 /* processes listed in the summary */
+
+static const char cmd_record_usage[] =
+    "Usage: tstop record [OPTION]... [--] PROGRAM [ARG]...\n"
+    "Run PROGRAM with tstop's collector injected and record its GPU activity\n"
+    "(CUDA through CUPTI, NVTX ranges and marks, OpenCL), and that of the\n"
+    "processes it starts, into a session file.\n"
+    "\n"
+    "  -o, --output NAME     write NAME.sbt (\".sbt\" is added when missing);\n"
+    "                        default: tstop-YYYYMMDD-HHMMSS[-N].sbt, a new file\n"
+    "  -f, --force           overwrite the output file when it exists\n"
+    "      --duration S      stop capturing after S seconds; the program runs on\n"
+    "      --kinds LIST      what to capture: cuda, nvtx, opencl, comma-separated\n"
+    "                        (default: all)\n"
+    "      --no-stacks       do not record call stacks\n"
+    "      --ring-size SIZE  each process's ring buffer: a power of two, with an\n"
+    "                        optional K, M or G suffix (default 16M)\n"
+    "      --block           make the program wait when its ring is full instead\n"
+    "                        of dropping (and counting) events\n"
+    "      --flush-ms MS     how often the collector flushes CUDA activity\n"
+    "                        (default 100)\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit status: the program's own; 128+N when signal N killed it; 0 when\n"
+    "capture stopped (--duration) while the program ran on; 125 when tstop\n"
+    "itself failed (bad option, cannot start the program, cannot write).\n";
+
+struct record_opts {
+	const char *output;
+	bool force;
+	double duration; /* seconds, 0 = none */
+	uint32_t flags;  /* PROTO_OPT_* */
+	size_t ring_size;
+	bool block;
+	uint32_t flush_ms;
+	char **argv; /* the program */
+	char *options_text;
+};
+
+/* --- signals ------------------------------------------------------------------- */
+
+static volatile sig_atomic_t record_interrupts; /* SIGINT, SIGTERM, SIGHUP received */
+static volatile sig_atomic_t record_fwd[4];     /* to forward: SIGINT, SIGTERM, SIGHUP, SIGQUIT */
+static int record_wake_fd = -1;                 /* write end of the self-pipe */
+static const int record_fwd_sig[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+/* Counts the signal, notes it for forwarding when it was sent to tstop
+ * alone (a terminal's signals, SI_KERNEL, reach the program directly), and
+ * wakes the loop. Async-signal-safe. */
+static void record_on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	int saved = errno;
+	bool from_terminal = si && si->si_code == SI_KERNEL;
+	for (int i = 0; i < 4; i++)
+		if (sig == record_fwd_sig[i] && (!from_terminal || sig == SIGTERM))
+			record_fwd[i]++;
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+		record_interrupts++;
+	if (record_wake_fd >= 0) {
+		ssize_t w = write(record_wake_fd, "", 1);
+		(void)w;
+	}
+	errno = saved;
+}
+
+/* The handlers installed and what they replaced. */
+struct record_signals {
+	int pipe[2];
+	struct sigaction old[6];
+	sigset_t reset; /* for the child: signals tstop ignores but the program must not */
+};
+
+static const int record_caught[6] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGPIPE};
+
+/* Installs the handlers and the self-pipe. The program gets the
+ * dispositions tstop was started with: exec resets caught signals to the
+ * default, and SIGPIPE, which tstop ignores, is reset when it was not
+ * ignored before (rs->reset, for capture_launch). */
+static int record_signals_install(struct record_signals *rs, struct err *e)
+{
+	if (pipe2(rs->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return err_errno(e, errno, "pipe");
+	record_wake_fd = rs->pipe[1];
+	record_interrupts = 0;
+	for (int i = 0; i < 4; i++)
+		record_fwd[i] = 0;
+	sigemptyset(&rs->reset);
+	for (int i = 0; i < 6; i++) {
+		int sig = record_caught[i];
+		sigaction(sig, NULL, &rs->old[i]);
+		/* A signal tstop was started ignoring (nohup, a background job)
+		 * stays ignored, by tstop and by the program, as shells do. */
+		if (sig != SIGCHLD && sig != SIGPIPE && rs->old[i].sa_handler == SIG_IGN)
+			continue;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sigemptyset(&sa.sa_mask);
+		if (sig == SIGPIPE) {
+			sa.sa_handler = SIG_IGN;
+			if (rs->old[i].sa_handler != SIG_IGN)
+				sigaddset(&rs->reset, SIGPIPE);
+		} else {
+			sa.sa_sigaction = record_on_signal;
+			sa.sa_flags = SA_SIGINFO | SA_RESTART;
+		}
+		sigaction(sig, &sa, NULL);
+	}
+	return 0;
+}
+
+/* Restores the old handlers and closes the pipe. */
+static void record_signals_restore(struct record_signals *rs)
+{
+	for (int i = 0; i < 6; i++)
+		sigaction(record_caught[i], &rs->old[i], NULL);
+	record_wake_fd = -1;
+	close(rs->pipe[0]);
+	close(rs->pipe[1]);
+}
+
+/* --- small helpers ---------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in nanoseconds: the session clock. */
+static int64_t record_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Joins argv[0..n-1] with spaces into a new string. */
+static char *record_join(char *const *argv, int n)
+{
+	size_t len = 1;
+	for (int i = 0; i < n; i++)
+		len += strlen(argv[i]) + 1;
+	char *s = xmalloc(len);
+	s[0] = '\0';
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(argv[i]);
+		if (i)
+			s[k++] = ' ';
+		memcpy(s + k, argv[i], l);
+		k += l;
+	}
+	s[k] = '\0';
+	return s;
+}
+
+/* Parses a ring size: a power of two in the ring's range, K/M/G suffix. */
+static int record_parse_size(const char *arg, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (end == arg || errno || arg[0] == '-')
+		return -1;
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v > (RING_MAX_SIZE >> shift))
+		return -1;
+	v <<= shift;
+	if (v < RING_MIN_SIZE || v > RING_MAX_SIZE || (v & (v - 1)))
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Parses --kinds: sets the capture bits of *flags. */
+static int record_parse_kinds(const char *arg, uint32_t *flags)
+{
+	char *copy = xstrdup(arg), *save = NULL;
+	uint32_t f = 0;
+	int rc = 0;
+	for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(k, "cuda"))
+			f |= PROTO_OPT_CUDA;
+		else if (!strcmp(k, "nvtx"))
+			f |= PROTO_OPT_NVTX;
+		else if (!strcmp(k, "opencl"))
+			f |= PROTO_OPT_OPENCL;
+		else if (!strcmp(k, "all"))
+			f |= PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
+		else
+			rc = -1;
+	}
+	free(copy);
+	if (rc || !f)
+		return -1;
+	*flags = (*flags & ~(PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL)) | f;
+	return 0;
+}
+
+/* A usage error of `tstop record`: message and hint, exit 125. */
+static int record_usage_error(const char *fmt, const char *arg)
+{
+	cli_usage_error("record", fmt, arg);
+	return RECORD_EXIT_FAILURE;
+}
+
+/* Parses the command line into `o`; returns -1 when done (help printed or
+ * all parsed: then o->argv is set), else an exit status. getopt stops at
+ * the program's name, so the program's own options stay its own. */
+static int record_parse(int argc, char **argv, struct record_opts *o)
+{
+	enum { OPT_DURATION = 256, OPT_KINDS, OPT_NO_STACKS, OPT_RING_SIZE, OPT_BLOCK, OPT_FLUSH_MS };
+	static const struct option longopts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"kinds", required_argument, NULL, OPT_KINDS},
+	    {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
+	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+	    {"block", no_argument, NULL, OPT_BLOCK},
+	    {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
+	    {NULL, 0, NULL, 0},
+	};
+	o->flags = PROTO_OPT_STACKS | PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
+	o->ring_size = RECORD_RING_DEFAULT;
+	o->flush_ms = RECORD_FLUSH_DEFAULT;
+	/* cli_getopt permutes argv; "+" (stop at the first non-option) must
+	 * lead the option string, before the ':' that reports missing values. */
+	optind = 0;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+:o:fh", longopts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'o':
+			if (!optarg[0])
+				return record_usage_error("empty output name%s", "");
+			o->output = optarg;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'h':
+			fputs(cmd_record_usage, stdout);
+			return CLI_EXIT_OK;
+		case OPT_DURATION:
+			errno = 0;
+			o->duration = strtod(optarg, &end);
+			if (end == optarg || *end || errno || !isfinite(o->duration) || o->duration <= 0 ||
+			    o->duration > 1e8)
+				return record_usage_error(
+				    "--duration needs a positive number of seconds, not '%s'", optarg);
+			break;
+		case OPT_KINDS:
+			if (record_parse_kinds(optarg, &o->flags) < 0)
+				return record_usage_error(
+				    "--kinds takes cuda, nvtx, opencl (comma-separated), not '%s'", optarg);
+			break;
+		case OPT_NO_STACKS:
+			o->flags &= ~PROTO_OPT_STACKS;
+			break;
+		case OPT_RING_SIZE:
+			if (record_parse_size(optarg, &o->ring_size) < 0)
+				return record_usage_error(
+				    "--ring-size needs a power of two from 4K to 1G, not '%s'", optarg);
+			break;
+		case OPT_BLOCK:
+			o->block = true;
+			break;
+		case OPT_FLUSH_MS: {
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || errno || optarg[0] == '-' || v < 1 || v > 60000)
+				return record_usage_error(
+				    "--flush-ms needs milliseconds from 1 to 60000, not '%s'", optarg);
+			o->flush_ms = (uint32_t)v;
+			break;
+		}
+		case ':':
+			return record_usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt && !(optind > 0 && !strncmp(argv[optind - 1], "--", 2))) {
+				char opt[3] = {'-', (char)optopt, '\0'};
+				return record_usage_error("unknown option '%s'", opt);
+			}
+			return record_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return record_usage_error("no program to run%s", "");
+	o->argv = argv + optind;
+	/* The options as given, without the "--" that ends them. */
+	int nopt = optind - 1;
+	if (nopt > 0 && !strcmp(argv[optind - 1], "--"))
+		nopt--;
+	o->options_text = record_join(argv + 1, nopt);
+	return -1;
+}
+
+/* --- the output file --------------------------------------------------------------- */
+
+/* Chooses the output path and makes sure it can be written without
+ * overwriting anything unasked: a new file is created empty now (so the
+ * name is ours) and *created says so, for removal if the program cannot be
+ * started. Returns the path (allocated), or NULL after printing an error. */
+static char *record_output_path(const struct record_opts *o, bool *created)
+{
+	*created = false;
+	if (o->output) {
+		size_t n = strlen(o->output);
+		char *path;
+		if (n >= 4 && !strcmp(o->output + n - 4, ".sbt")) {
+			path = xstrdup(o->output);
+		} else {
+			path = xmalloc(n + 5);
+			memcpy(path, o->output, n);
+			memcpy(path + n, ".sbt", 5);
+		}
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			close(fd);
+			*created = true;
+			return path;
+		}
+		if (errno == EEXIST && o->force) {
+			struct stat st;
+			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+				cli_error("record", "%s is a directory", path);
+			} else if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+				close(fd);
+				return path;
+			} else {
+				cli_error("record", "cannot write %s: %s", path, strerror(errno));
+			}
+		} else if (errno == EEXIST) {
+			cli_error("record", "%s exists; use -f to overwrite it, or -o to name another file",
+			          path);
+		} else {
+			cli_error("record", "cannot create %s: %s", path, strerror(errno));
+		}
+		free(path);
+		return NULL;
+	}
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	char path[64];
+	for (int i = 0; i < RECORD_MAX_NAME_TRIES; i++) {
+		if (i == 0)
+			snprintf(path, sizeof(path), "tstop-%s.sbt", stamp);
+		else
+			snprintf(path, sizeof(path), "tstop-%s-%d.sbt", stamp, i);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			close(fd);
+			*created = true;
+			return xstrdup(path);
+		}
+		if (errno != EEXIST) {
+			cli_error("record", "cannot create %s: %s", path, strerror(errno));
+			return NULL;
+		}
+	}
+	cli_error("record", "no free output name like tstop-%s-N.sbt; use -o", stamp);
+	return NULL;
+}
+
+/* --- the run ----------------------------------------------------------------------- */
+
+struct record_run {
+	struct record_opts *o;
+	struct trace_session *s;
+	struct capture_drain *d;
+	struct capture_server *server;
+	struct capture_sink *sink;
+	const char *path;
+	pid_t pid;
+	bool child_running;
+	int child_status;
+	bool detached;     /* capture stopped on --duration or a write error */
+	bool write_failed; /* the file could not be written */
+	bool progress;     /* a progress line is on stderr */
+	bool tty;
+	int64_t start, last_flush, last_progress, exit_time;
+	uint64_t last_events;
+	int interrupts_seen;
+	int exit_interrupts; /* interrupts_seen when the program exited */
+	int fwd_seen[4];
+};
+
+/* Clears the progress line before something else is printed. */
+static void record_clear_progress(struct record_run *r)
+{
+	if (r->progress) {
+		fputs("\r\033[K", stderr);
+		r->progress = false;
+	}
+}
+
+/* LOG records and the drain's notes: "tstop: [pid N] warning: ...". */
+static void record_log(void *arg, uint32_t pid, enum proto_log_level level, const char *msg, size_t len)
+{
+	struct record_run *r = arg;
+	record_clear_progress(r);
+	static const char *const levels[] = {"", "warning: ", "error: "};
+	fprintf(stderr, "tstop: [pid %" PRIu32 "] %s", pid, levels[level <= PROTO_LOG_ERROR ? level : 0]);
+	report_write_text(stderr, msg, len);
+	fputc('\n', stderr);
+}
+
+/* Server callback: a process connected with ring `ring`. */
+static void *record_connected(void *arg, uint32_t pid, uint32_t ppid, struct ring *ring)
+{
+	struct record_run *r = arg;
+	if (r->detached)
+		return NULL;
+	return capture_drain_attach(r->d, pid, ppid, ring);
+}
+
+/* Server callback: the process behind `handle` is gone. */
+static void record_closed(void *arg, void *handle, bool have_status, int wait_status)
+{
+	struct record_run *r = arg;
+	capture_drain_close(r->d, handle, record_now(), have_status, wait_status);
+}
+
+/* Stops capturing from every process still attached (they run on). */
+static void record_detach_all(struct record_run *r)
+{
+	while (capture_drain_attached(r->d)) {
+		struct capture_proc *p = capture_drain_proc(r->d, 0);
+		capture_server_drop(r->server, p);
+		capture_drain_detach(r->d, p);
+	}
+	if (r->child_running) {
+		const struct trace_process *p = trace_session_find_process(r->s, (uint32_t)r->pid);
+		if (p && p->state == TRACE_PROC_RUNNING) {
+			struct trace_process np = *p;
+			np.state = TRACE_PROC_DETACHED;
+			capture_drain_set_process(r->d, &np);
+		}
+	}
+	r->detached = true;
+}
+
+/* Redraws the one-line progress: elapsed, events, events/s, lost. */
+static void record_show_progress(struct record_run *r, int64_t now)
+{
+	const struct capture_drain_stats *st = capture_drain_stats(r->d);
+	double dt = (double)(now - r->last_progress) / 1e9;
+	double rate = dt > 0 ? (double)(st->events - r->last_events) / dt : 0;
+	fprintf(stderr,
+	        "\r\033[Ktstop: recording %.1f s  %" PRIu64 " events  %.0f events/s  %" PRIu64 " lost",
+	        (double)(now - r->start) / 1e9, st->events, rate, trace_session_lost_total(r->s));
+	fflush(stderr);
+	r->progress = true;
+	r->last_progress = now;
+	r->last_events = st->events;
+}
+
+/* Flushes the file; on failure stops capturing (the program runs on). */
+static void record_flush(struct record_run *r)
+{
+	struct err e = {{0}};
+	if (r->write_failed || capture_drain_flush(r->d, &e) == 0)
+		return;
+	record_clear_progress(r);
+	cli_error("record", "%s; capture stopped, the program runs on", e.msg);
+	r->write_failed = true;
+	record_detach_all(r);
+}
+
+/* Acts on the signals counted since the last turn. */
+static void record_handle_signals(struct record_run *r)
+{
+	for (int i = 0; i < 4; i++) {
+		int n = record_fwd[i];
+		if (n != r->fwd_seen[i]) {
+			r->fwd_seen[i] = n;
+			if (r->child_running)
+				kill(r->pid, record_fwd_sig[i]);
+		}
+	}
+	int ints = record_interrupts;
+	if (ints == r->interrupts_seen)
+		return;
+	int before = r->interrupts_seen;
+	r->interrupts_seen = ints;
+	record_clear_progress(r);
+	if (r->child_running && before == 0 && ints == 1) {
+		fprintf(stderr, "tstop: interrupt passed to the program; interrupt again to kill it\n");
+	} else if (r->child_running) {
+		fprintf(stderr, "tstop: killing the program (SIGKILL)\n");
+		kill(r->pid, SIGKILL);
+	}
+}
+
+/* Reaps the program when it has exited. */
+static void record_reap(struct record_run *r)
+{
+	if (!r->child_running)
+		return;
+	int status;
+	pid_t got = waitpid(r->pid, &status, WNOHANG);
+	if (got != r->pid)
+		return;
+	r->child_running = false;
+	r->child_status = status;
+	r->exit_time = record_now();
+	r->exit_interrupts = r->interrupts_seen;
+	capture_drain_process_exit(r->d, (uint32_t)r->pid, r->exit_time, status);
+}
+
+/* Whether the run is over; detaches late processes after the grace time.
+ * After a write error capture has stopped, but tstop still waits for the
+ * program, which keeps the terminal meanwhile. */
+static bool record_done(struct record_run *r, int64_t now)
+{
+	if (r->detached)
+		return !r->write_failed || !r->child_running;
+	if (r->child_running)
+		return false;
+	if (!capture_drain_attached(r->d) && !capture_server_connections(r->server))
+		return true;
+	if (now - r->exit_time > (int64_t)RECORD_GRACE_MS * 1000000 ||
+	    r->interrupts_seen > r->exit_interrupts) {
+		size_t n = capture_drain_attached(r->d);
+		record_clear_progress(r);
+		if (n)
+			fprintf(stderr,
+			        "tstop: %zu process%s still running after the program exited; detaching\n", n,
+			        n == 1 ? " is" : "es are");
+		record_detach_all(r);
+		return true;
+	}
+	return false;
+}
+
+/* Runs the loop until the program and its processes are done. */
+static void record_loop(struct record_run *r, int wake_fd)
+{
+	bool busy = false;
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = capture_server_fd(r->server), .events = POLLIN},
+		                        {.fd = wake_fd, .events = POLLIN}};
+		if (poll(pfd, 2, busy ? 0 : RECORD_TICK_MS) > 0 && (pfd[1].revents & POLLIN)) {
+			char buf[64];
+			while (read(wake_fd, buf, sizeof(buf)) > 0)
+				;
+		}
+		/* Served even when detached: new processes are then refused at
+		 * once instead of waiting for an answer. */
+		struct err e = {{0}};
+		if (capture_server_step(r->server, &e) < 0 && !r->write_failed) {
+			record_clear_progress(r);
+			cli_error("record", "%s; capture stopped", e.msg);
+			r->write_failed = true;
+			record_detach_all(r);
+		}
+		busy = capture_drain_poll(r->d, RECORD_POLL_BUDGET) > 0;
+		record_reap(r);
+		record_handle_signals(r);
+		int64_t now = record_now();
+		if (!r->detached && r->o->duration > 0 && (double)(now - r->start) >= r->o->duration * 1e9) {
+			record_clear_progress(r);
+			fprintf(stderr, "tstop: %g s elapsed; capture stopped, the program runs on\n",
+			        r->o->duration);
+			record_detach_all(r);
+		}
+		if (now - r->last_flush >= (int64_t)RECORD_FLUSH_MS * 1000000) {
+			record_flush(r);
+			r->last_flush = now;
+		}
+		if (r->tty && now - r->last_progress >= (int64_t)RECORD_PROGRESS_MS * 1000000)
+			record_show_progress(r, now);
+		if (record_done(r, now))
+			break;
+	}
+}
+
+/* Writes the metadata of the session. */
+static void record_meta(struct record_run *r)
+{
+	char *cmd = NULL;
+	int n = 0;
+	while (r->o->argv[n])
+		n++;
+	cmd = record_join(r->o->argv, n);
+	capture_drain_meta(r->d, TRACE_META_COMMAND, cmd);
+	free(cmd);
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	capture_drain_meta(r->d, TRACE_META_HOST, host);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char num[32];
+	snprintf(num, sizeof(num), "%lld", (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec);
+	capture_drain_meta(r->d, TRACE_META_START_TIME, num);
+	capture_drain_meta(r->d, TRACE_META_VERSION, TSTOP_VERSION);
+	capture_drain_meta(r->d, TRACE_META_CAPTURE_OPTIONS, r->o->options_text);
+	capture_drain_meta(r->d, "clock", "CLOCK_MONOTONIC");
+}
+
+/* Prints the end summary on stderr. */
+static void record_summary(struct record_run *r, uint64_t bytes)
+{
+	const struct capture_drain_stats *st = capture_drain_stats(r->d);
+	record_clear_progress(r);
+	fprintf(stderr, "tstop: recorded %" PRIu64 " events in %.3f s", st->events,
+	        (double)(record_now() - r->start) / 1e9);
+	const char *sep = ": ";
+	for (unsigned k = 1; k <= TRACE_KIND_MAX; k++) {
+		if (st->events_by_kind[k]) {
+			fprintf(stderr, "%s%" PRIu64 " %s", sep, st->events_by_kind[k], trace_kind_name(k));
+			sep = ", ";
+		}
+	}
+	fputc('\n', stderr);
+	uint64_t lost = trace_session_lost_total(r->s);
+	if (lost) {
+		fprintf(stderr, "tstop: lost %" PRIu64 " events:", lost);
+		for (size_t i = 0; i < trace_session_loss_count(r->s); i++) {
+			const struct trace_loss *l = trace_session_loss(r->s, i);
+			fprintf(stderr, " %" PRIu64 " (pid %" PRIu32 ", ", l->count, l->pid);
+			report_write_text(stderr, trace_session_string(r->s, l->source, NULL),
+			                  strlen(trace_session_string(r->s, l->source, NULL)));
+			fputc(')', stderr);
+		}
+		fputs("; a bigger --ring-size or --block avoids ring losses\n", stderr);
+	}
+	if (st->dropped_records)
+		fprintf(stderr, "tstop: dropped %" PRIu64 " malformed records from the collectors\n",
+		        st->dropped_records);
+	size_t nproc = trace_session_process_count(r->s);
+	for (size_t i = 0; i < nproc; i++) {
+		if (i == RECORD_SUMMARY_PROCS && nproc > RECORD_SUMMARY_PROCS + 1) {
+			fprintf(stderr, "  ... and %zu more processes (tstop info %s lists them)\n",
+			        nproc - i, r->path);
+			break;
+		}
+		const struct trace_process *p = trace_session_process(r->s, i);
+		fprintf(stderr, "  pid %-7" PRIu32 " ", p->pid);
+		switch (p->state) {
+		case TRACE_PROC_EXITED:
+			fprintf(stderr, "exited %-10" PRId32 " ", p->status);
+			break;
+		case TRACE_PROC_SIGNALED:
+			fprintf(stderr, "killed by signal %-3" PRId32 " ", p->status);
+			break;
+		case TRACE_PROC_DETACHED:
+			fprintf(stderr, "%-17s ", "detached");
+			break;
+		case TRACE_PROC_ENDED:
+			fprintf(stderr, "%-17s ", "ended");
+			break;
+		default:
+			fprintf(stderr, "%-17s ", "running");
+			break;
+		}
+		size_t len;
+		const char *cmd = trace_session_string(r->s, p->command, &len);
+		report_write_text(stderr, cmd, len > 200 ? 200 : len);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "tstop: wrote %s (%" PRIu64 " bytes)\n", r->path, bytes);
+}
+
+/* The exit status of tstop for the run. */
+static int record_exit_status(const struct record_run *r)
+{
+	if (r->write_failed)
+		return RECORD_EXIT_FAILURE;
+	if (r->child_running)
+		return CLI_EXIT_OK; /* detached: the program runs on */
+	if (WIFEXITED(r->child_status))
+		return WEXITSTATUS(r->child_status);
+	if (WIFSIGNALED(r->child_status))
+		return 128 + WTERMSIG(r->child_status);
+	return RECORD_EXIT_FAILURE;
+}
+
+/* Runs `tstop record`. */
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts o = {0};
+	int rc = record_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	char library[PATH_MAX];
+	struct err e = {{0}};
+	if (capture_find_collector(library, sizeof(library), &e) < 0) {
+		free(o.options_text);
+		cli_error("record", "%s", e.msg);
+		return RECORD_EXIT_FAILURE;
+	}
+	bool created;
+	char *path = record_output_path(&o, &created);
+	if (!path) {
+		free(o.options_text);
+		return RECORD_EXIT_FAILURE;
+	}
+
+	struct record_run r = {.o = &o, .path = path, .tty = isatty(STDERR_FILENO) == 1};
+	r.s = trace_session_new();
+	struct capture_drain_options dopts = {.keep_events = false, .log = record_log, .log_arg = &r};
+	r.d = capture_drain_new(r.s, &dopts);
+	record_meta(&r);
+	struct capture_server_options sopts = {.ring_size = o.ring_size,
+	                                       .block = o.block,
+	                                       .flags = o.flags,
+	                                       .flush_ms = o.flush_ms,
+	                                       .connected = record_connected,
+	                                       .closed = record_closed,
+	                                       .arg = &r};
+	struct record_signals sig;
+	rc = RECORD_EXIT_FAILURE;
+	r.server = capture_server_new(&sopts, &e);
+	if (!r.server) {
+		cli_error("record", "%s", e.msg);
+		goto out_unlink;
+	}
+	if (record_signals_install(&sig, &e) < 0) {
+		cli_error("record", "%s", e.msg);
+		goto out_unlink;
+	}
+	r.start = record_now();
+	struct capture_launch_options lopts = {.argv = o.argv,
+	                                       .socket_path = capture_server_path(r.server),
+	                                       .library = library,
+	                                       .reset = &sig.reset};
+	r.pid = capture_launch(&lopts, &e);
+	if (r.pid < 0) {
+		cli_error("record", "%s", e.msg);
+		goto out_signals;
+	}
+	r.child_running = true;
+	int n = 0;
+	while (o.argv[n])
+		n++;
+	char *cmd = record_join(o.argv, n);
+	struct trace_process proc = {.pid = (uint32_t)r.pid,
+	                             .ppid = (uint32_t)getpid(),
+	                             .command = trace_session_intern_cstr(r.s, cmd),
+	                             .start = r.start,
+	                             .state = TRACE_PROC_RUNNING};
+	free(cmd);
+	/* The string the process refers to goes to the sinks with the replay. */
+	capture_drain_set_process(r.d, &proc);
+	r.sink = capture_sbt_sink_open(path, NULL, &e);
+	if (!r.sink || capture_drain_add_sink(r.d, r.sink, &e) < 0) {
+		cli_error("record", "%s; stopping the program", e.msg);
+		kill(r.pid, SIGKILL);
+		while (waitpid(r.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		capture_sink_close(r.sink, NULL);
+		goto out_signals;
+	}
+	r.last_flush = r.last_progress = r.start;
+	record_loop(&r, sig.pipe[0]);
+
+	capture_drain_poll(r.d, SIZE_MAX);
+	struct err fe = {{0}};
+	if (capture_drain_flush(r.d, &fe) < 0 && !r.write_failed) {
+		record_clear_progress(&r);
+		cli_error("record", "%s", fe.msg);
+		r.write_failed = true;
+	}
+	uint64_t bytes = capture_sbt_sink_bytes(r.sink);
+	if (capture_sink_close(r.sink, &fe) < 0) {
+		if (!r.write_failed) {
+			record_clear_progress(&r);
+			cli_error("record", "%s", fe.msg);
+		}
+		r.write_failed = true;
+	} else {
+		struct stat st;
+		if (stat(path, &st) == 0)
+			bytes = (uint64_t)st.st_size;
+	}
+	record_summary(&r, bytes);
+	rc = record_exit_status(&r);
+	created = false; /* the file is the result now */
+out_signals:
+	record_signals_restore(&sig);
+out_unlink:
+	capture_drain_delete(r.d);
+	capture_server_delete(r.server);
+	if (created)
+		unlink(path);
+	trace_session_delete(r.s);
+	free(path);
+	free(o.options_text);
+	return rc;
+}
