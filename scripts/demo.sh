@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds tstop, and runs it on the bundled sample
-# workload. Until live capture lands (issue 3), the sample is a synthetic
-# session made by tstop-synth - generated data, labelled as such in every
-# output - that `tstop info` and `tstop stats` then read.
+# Installs what is missing, builds tstop, and captures the bundled sample
+# workload with it: the OpenCL sample (three queues on PoCL's CPU device) and,
+# where the NVTX headers were found, the NVTX sample (ranges from several
+# threads), both launched under one `tstop record`, so that the session holds
+# two processes. Then it describes the session and prints the reports.
+# (The live terminal view comes with the TUI; until then this is the headless
+# capture that `tstop -- ./app` will also do.)
 # Usage: scripts/demo.sh [--no-install]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,11 +14,23 @@ if [ "${1:-}" != "--no-install" ]; then scripts/install-deps.sh; fi
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j "$(nproc)"
 
+bin=build/release
+workload=()
+[ -x "$bin/samples/nvtx/tstop-sample-nvtx" ] && workload+=("$bin/samples/nvtx/tstop-sample-nvtx -n 200")
+[ -x "$bin/samples/opencl/tstop-sample-opencl" ] && workload+=("$bin/samples/opencl/tstop-sample-opencl")
+if [ ${#workload[@]} -eq 0 ]; then
+  echo "demo: no sample was built (needs OpenCL or the NVTX headers of the CUDA toolkit)" >&2
+  exit 1
+fi
+script=$(printf '%s && ' "${workload[@]}")
+script=${script% && }
+
 mkdir -p out
-./build/release/tstop-synth -o out/sample.sbt -n 200000 --zstd 3
-./build/release/tstop info out/sample.sbt
-./build/release/tstop stats out/sample.sbt --report cuda_gpu_kern_sum --report cuda_api_sum
+"$bin/tstop" record -f -o out/sample.sbt -- sh -c "$script"
+"$bin/tstop" info out/sample.sbt
+"$bin/tstop" stats out/sample.sbt --report cuda_gpu_kern_sum --report cuda_api_sum --report nvtx_sum
 echo
-echo "Try: ./build/release/tstop stats out/sample.sbt            (every report)"
-echo "     ./build/release/tstop stats out/sample.sbt --format json"
+echo "Try: $bin/tstop stats out/sample.sbt            (every report)"
+echo "     $bin/tstop stats out/sample.sbt --format json"
+echo "     $bin/tstop record -- YOUR_PROGRAM ARGS     (CUDA programs need the CUDA driver)"
 echo "     man ./man/tstop.1"

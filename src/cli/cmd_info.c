@@ -152,6 +152,9 @@ static void info_processes(const struct trace_session *s)
 		case TRACE_PROC_DETACHED:
 			snprintf(state, sizeof(state), "detached");
 			break;
+		case TRACE_PROC_ENDED:
+			snprintf(state, sizeof(state), "ended");
+			break;
 		default:
 			snprintf(state, sizeof(state), "unknown (%u)", p->state);
 			break;
