@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libncurses-dev libsqlite3-dev sqlite3 libunwind-dev libzstd-dev zlib1g-dev
+  libncurses-dev libsqlite3-dev sqlite3 libunwind-dev libzstd-dev zlib1g-dev libdw-dev
   libcmocka-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   tmux groff-base man-db

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "capture/symbolize.h"
 #include "util/xalloc.h"
 
 #define CAPTURE_ID_SLACK    1024u
@@ -82,6 +83,7 @@ struct capture_drain {
 	struct capture_proc **procs;
 	size_t nprocs, procs_cap;
 	struct capture_drain_stats stats;
+	struct symbolize *sym; /* frames to function, file:line (capture/symbolize.h) */
 };
 
 /* Remembers the first failure of sink `i` and stops feeding it. */
@@ -348,8 +350,33 @@ static bool drain_memop(struct capture_drain *d, struct capture_proc *p, uint32_
 	return true;
 }
 
-/* FRAME id: struct proto_frame; kept as the collector resolved it (module
- * and dladdr symbol), with no file:line. */
+/* Fills the function, offset, file and line of frame `f` (module set) from
+ * the module on disk, once per unique frame (capture/symbolize.h); what the
+ * symbolizer cannot resolve keeps what the collector's dladdr found. */
+static void drain_symbolize(struct capture_drain *d, struct capture_proc *p, uint64_t module_offset,
+                            struct trace_frame *f)
+{
+	size_t len;
+	const char *module = trace_session_string(d->s, f->module, &len);
+	struct symbolize_result r;
+	struct err note;
+	int found = symbolize_frame(d->sym, module, len, module_offset, &r, &note);
+	if (note.msg[0])
+		drain_note(d, p->pid, "%s", note.msg);
+	if (!found)
+		return;
+	if (r.function) {
+		f->function = drain_intern(d, r.function, strlen(r.function));
+		f->offset = r.offset;
+	}
+	if (r.file) {
+		f->file = drain_intern(d, r.file, strlen(r.file));
+		f->line = r.line;
+	}
+}
+
+/* FRAME id: struct proto_frame; the collector's module and dladdr symbol,
+ * then symbolized here (function, file:line) where the module allows. */
 static bool drain_frame(struct capture_drain *d, struct capture_proc *p, uint32_t cid, const uint8_t *body,
                         uint32_t blen)
 {
@@ -361,6 +388,7 @@ static bool drain_frame(struct capture_drain *d, struct capture_proc *p, uint32_
 	if (!map_get(p, MAP_STRING, pf.module, &f.module) ||
 	    !map_get(p, MAP_STRING, pf.function, &f.function))
 		return false;
+	drain_symbolize(d, p, pf.module_offset, &f);
 	uint32_t before = trace_session_frame_count(d->s);
 	uint32_t id = trace_session_add_frame(d->s, &f);
 	if (id >= before)
@@ -645,6 +673,7 @@ struct capture_drain *capture_drain_new(struct trace_session *s, const struct ca
 	struct capture_drain *d = xcalloc(1, sizeof(*d));
 	d->s = s;
 	d->strings_sent = 1; /* the empty string, id 0, is never sent */
+	d->sym = symbolize_new();
 	if (opts)
 		d->opts = *opts;
 	return d;
@@ -658,6 +687,7 @@ void capture_drain_delete(struct capture_drain *d)
 	while (d->nprocs)
 		drain_release(d, d->procs[d->nprocs - 1]);
 	free(d->procs);
+	symbolize_delete(d->sym);
 	free(d);
 }
 
