@@ -54,7 +54,9 @@
  *   - Device timestamps are put on the session clock per device, from
  *     clGetDeviceAndHostTimer where the platform has a host timer, else
  *     from each command's QUEUED time against the bracketing host clock
- *     reads of its enqueue (opencl_calc.h states the error bound).
+ *     reads of its enqueue; an in-order queue's commands are placed in
+ *     enqueue order and never overlap (opencl_calc.h states the method and
+ *     its error bounds).
  *
  * Stacks: each entry point calls ocl_stack() itself, so that the frames to
  * skip are always inject_stack's caller (ocl_stack) and the entry point;
@@ -159,7 +161,7 @@ static void ocl_call_send(const struct ocl_call *c, cl_int rc, int64_t end)
 static void ocl_sync_send(const struct ocl_call *c, cl_command_queue q, unsigned kind, int64_t end)
 {
 	struct ocl_queue_view v;
-	if (!ocl_queue_lookup(q, &v) || !v.track)
+	if (!ocl_queue_lookup(q, &v, NULL) || !v.track)
 		return;
 	struct trace_event ev;
 	memset(&ev, 0, sizeof(ev));
@@ -196,10 +198,11 @@ static struct trace_event *ocl_enq_init(struct ocl_enq *e, enum ocl_fn fn, cl_co
 	e->app_evp = app_evp;
 	e->evp = app_evp;
 	struct ocl_queue_view v;
-	if (!ocl_queue_lookup(q, &v))
+	struct ocl_qclock *clock = NULL;
+	if (!ocl_queue_lookup(q, &v, &clock))
 		return NULL;
 	ocl_device_calibrate(v.device);
-	e->work = ocl_work_new(q, &v, e->call.correlation);
+	e->work = ocl_work_new(q, &v, clock, e->call.correlation);
 	if (!e->work)
 		return NULL;
 	if (!app_evp)
@@ -575,7 +578,8 @@ OCL_EXPORT cl_command_queue clCreateCommandQueue(cl_context ctx, cl_device_id de
 	}
 	ocl_call_send(&c, rc, inject_now());
 	if (q && rc == CL_SUCCESS)
-		ocl_queue_register(q, dev, asked, on, NULL, -1);
+		ocl_queue_register(q, dev, asked, on, !(props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE), NULL,
+		                   -1);
 	if (errcode_ret)
 		*errcode_ret = rc;
 	return q;
@@ -636,7 +640,8 @@ OCL_EXPORT cl_command_queue clCreateCommandQueueWithProperties(cl_context ctx, c
 		q = real(ctx, dev, props, &rc);
 	ocl_call_send(&c, rc, inject_now());
 	if (q && rc == CL_SUCCESS && !(bits & CL_QUEUE_ON_DEVICE))
-		ocl_queue_register(q, dev, asked, on || asked, props, on ? n : -1);
+		ocl_queue_register(q, dev, asked, on || asked,
+		                   !(bits & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE), props, on ? n : -1);
 	if (errcode_ret)
 		*errcode_ret = rc;
 	return q;

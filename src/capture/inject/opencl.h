@@ -6,19 +6,22 @@
  *                     (LD_PRELOAD interposition), the API events and syncs
  *   opencl_real.c     the table of OpenCL functions: names, stable indexes
  *                     (the API events' cbid) and the real implementations
- *   opencl_objects.c  what the backend knows of queues (streams), devices
+ *   opencl_objects.c  what the backend knows of queues (streams and the
+ *                     order their commands are placed in), devices
  *                     (descriptions, clocks), kernels (names) and mapped
  *                     regions
  *   opencl_work.c     device work in flight: one record per traced enqueue
  *                     until its profiling times are read and sent
- *   opencl_calc.c     pure arithmetic (launch configurations, clock offsets)
+ *   opencl_calc.c     pure arithmetic (launch configurations, clock offsets,
+ *                     placing commands in queue order)
  *
  * Locks: the objects lock and the work lock are never held together. The
  * event callbacks, which an OpenCL implementation may run while it holds
  * locks of its own, take no lock of ours but a device's clock lock, a leaf
- * under which nothing is called; so OpenCL may be called under the objects
- * lock (to describe a new device) and the work lock (a flush reading
- * profiling times) without any chance of a deadlock.
+ * under which nothing is called (it guards the device's offset and the
+ * chains of its queues: pure arithmetic and pointer updates); so OpenCL may
+ * be called under the objects lock (to describe a new device) and the work
+ * lock (a flush reading profiling times) without any chance of a deadlock.
  */
 #ifndef TSTOP_CAPTURE_INJECT_OPENCL_H
 #define TSTOP_CAPTURE_INJECT_OPENCL_H
@@ -101,22 +104,31 @@ struct ocl_queue_view {
 	bool app_profiling; /* the application asked for it */
 };
 
+/* A queue's clock: the chain that places its commands on the session
+ * clock in enqueue order (in-order queues; opencl_calc.h), under its
+ * device's clock lock. Shared by the queue and its work in flight:
+ * reference counted, freed with the last reference. */
+struct ocl_qclock;
+
 /* Registers a queue the application created (through us): device, whether
- * the application asked for profiling and whether it is on, and the
+ * the application asked for profiling and whether it is on, whether it
+ * executes in order (no CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE), and the
  * properties array it passed (`nprops` values including the closing 0;
  * app_props NULL with nprops 0 for none; nprops < 0 when the queue was made
  * by clCreateCommandQueue, which has no array). A queue already known
  * under this handle (a released one's handle reused) is replaced. Gives
- * the queue the next stream number and sends its device's description
- * when new. */
+ * the queue the next stream number and a new clock, and sends its device's
+ * description when new. */
 void ocl_queue_register(cl_command_queue q, cl_device_id dev, bool app_profiling, bool profiling,
-                        const cl_queue_properties *app_props, int nprops);
+                        bool in_order, const cl_queue_properties *app_props, int nprops);
 
-/* Fills *v for queue q. A queue the backend did not see created (made
- * while capture was off, or through an extension) is adopted: its device
- * and properties are read, its profiling left as the application set it.
- * Returns false for a handle the implementation does not know. */
-bool ocl_queue_lookup(cl_command_queue q, struct ocl_queue_view *v);
+/* Fills *v for queue q and, unless clock is NULL, sets *clock to a new
+ * reference to q's clock (the caller's to put). A queue the backend did
+ * not see created (made while capture was off, or through an extension) is
+ * adopted: its device and properties are read, its profiling left as the
+ * application set it. Returns false (nothing set) for a handle the
+ * implementation does not know, or that could not be recorded. */
+bool ocl_queue_lookup(cl_command_queue q, struct ocl_queue_view *v, struct ocl_qclock **clock);
 
 /* Called before the application's clReleaseCommandQueue: forgets q when
  * that release is its last one (the handle may then be reused). */
@@ -148,12 +160,28 @@ uint64_t ocl_mapped_take(const void *ptr);
  * application threads at enqueue, never in callbacks. */
 void ocl_device_calibrate(uint32_t index);
 
-/* Converts a command's device times to the session clock, first learning
- * from its QUEUED time (taken inside the enqueue call bracketed by
- * host_start, host_end) when the device has no host timer. Thread-safe
- * (a leaf lock per device). Returns false for an unknown device index. */
-bool ocl_device_convert(uint32_t index, int64_t host_start, int64_t host_end, uint64_t queued, uint64_t start,
-                        uint64_t end, int64_t *out_start, int64_t *out_end);
+/* Drops a reference to clock c (NULL: nothing), freeing it with the last
+ * one. Lock-free; any thread. */
+void ocl_qclock_put(struct ocl_qclock *c);
+
+/* Enters command cmd, whose enqueue just returned, in clock c's chain (an
+ * in-order queue; nothing for an out-of-order one). Before anyone can read
+ * its times: ocl_qclock_ready must follow exactly once. */
+void ocl_qclock_enter(struct ocl_qclock *c, struct ocl_cmd *cmd);
+
+/* Command cmd's device times are set in it (`timed`; host_start, host_end
+ * and queued too), or it has none (dropped). Places it and the commands of
+ * its queue that waited for it on the session clock, in enqueue order
+ * (ocl_chain_ready), learning from their QUEUED times when the device has
+ * no host timer, and returns them for the caller to send (PLACED) or count
+ * as lost (DROPPED); NULL when cmd waits for an earlier command, which will
+ * return it. Thread-safe (the device's clock lock, a leaf). */
+struct ocl_cmd *ocl_qclock_ready(struct ocl_qclock *c, struct ocl_cmd *cmd, bool timed);
+
+/* Tells the user how many commands were moved to start when the previous
+ * command of their queue ended since the last report (opencl_calc.h), when
+ * any were. Called at the end of each capture session. */
+void ocl_clock_report(void);
 
 /* Registers the fork handlers of opencl_objects.c; called once. */
 void ocl_objects_atfork(void);
@@ -163,10 +191,12 @@ void ocl_objects_atfork(void);
 /* One traced enqueue's device side, from the call until its times are sent. */
 struct ocl_work;
 
-/* Takes a free record for an enqueue on queue q (view v), with its device
- * event prepared but for the times; NULL when too many are in flight (the
- * loss is counted). */
-struct ocl_work *ocl_work_new(cl_command_queue q, const struct ocl_queue_view *v, uint32_t correlation);
+/* Takes a free record for an enqueue on queue q (view v, clock a reference
+ * that the record takes over), with its device event prepared but for the
+ * times; NULL when the queue cannot be timed or too many are in flight (the
+ * loss is counted, the clock reference dropped). */
+struct ocl_work *ocl_work_new(cl_command_queue q, const struct ocl_queue_view *v, struct ocl_qclock *clock,
+                              uint32_t correlation);
 
 /* The device event being prepared (kind, name, sub and u are the caller's
  * to fill before ocl_work_submit). */
@@ -189,7 +219,8 @@ void ocl_work_sweep(void);
  * clFinish(q). */
 void ocl_work_flush_queue(cl_command_queue q);
 
-/* Sends the work of the given events that has completed, after
+/* Sends the completed work of the queues of the given events (so the
+ * events' own, and what an in-order queue placed before them), after
  * clWaitForEvents. */
 void ocl_work_flush_events(cl_uint n, const cl_event *events);
 

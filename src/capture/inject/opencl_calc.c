@@ -1,6 +1,8 @@
 /*
- * opencl_calc.c - launch configurations, rectangle sizes and clock offsets
- * for the OpenCL backend (opencl_calc.h): pure functions, no state.
+ * opencl_calc.c - launch configurations, rectangle sizes, clock offsets and
+ * the placement of commands on the session clock for the OpenCL backend
+ * (opencl_calc.h): pure functions over the caller's structures, no locks
+ * and no state of their own.
  */
 #include "capture/inject/opencl_calc.h"
 
@@ -111,12 +113,10 @@ bool ocl_offset_observe(struct ocl_offset *o, int64_t t0, int64_t t1, uint64_t d
 	return true;
 }
 
-/* Device time to session time with the interval's middle (opencl_calc.h). */
-int64_t ocl_offset_apply(const struct ocl_offset *o, uint64_t dev)
+/* dev + off, clamped to [0, INT64_MAX] (device times above INT64_MAX
+ * count as INT64_MAX). */
+static int64_t ocl_offset_add(uint64_t dev, int64_t off)
 {
-	int64_t off = 0;
-	if (o->valid)
-		off = o->lo + (int64_t)(((uint64_t)o->hi - (uint64_t)o->lo) / 2);
 	if (dev > (uint64_t)INT64_MAX)
 		dev = (uint64_t)INT64_MAX;
 	int64_t t;
@@ -125,10 +125,108 @@ int64_t ocl_offset_apply(const struct ocl_offset *o, uint64_t dev)
 	return t < 0 ? 0 : t;
 }
 
+/* The middle of a valid interval. */
+static int64_t ocl_offset_mid(const struct ocl_offset *o)
+{
+	return o->lo + (int64_t)(((uint64_t)o->hi - (uint64_t)o->lo) / 2);
+}
+
+/* Device time to session time with the interval's middle (opencl_calc.h). */
+int64_t ocl_offset_apply(const struct ocl_offset *o, uint64_t dev)
+{
+	return ocl_offset_add(dev, o->valid ? ocl_offset_mid(o) : 0);
+}
+
+/* Places a command of an in-order queue after the previous one
+ * (opencl_calc.h). */
+bool ocl_offset_place(const struct ocl_offset *o, struct ocl_order *q, uint64_t start, uint64_t end,
+                      int64_t *out_start, int64_t *out_end)
+{
+	int64_t off = 0;
+	if (o->valid) {
+		/* clamp(max(middle, last offset), lo, hi); the middle is in it. */
+		off = ocl_offset_mid(o);
+		if (q->valid && q->off > off)
+			off = q->off < o->hi ? q->off : o->hi;
+	}
+	uint64_t dur = end > start ? end - start : 0;
+	int64_t s = ocl_offset_add(start, off);
+	bool shifted = q->valid && s < q->end;
+	if (shifted) {
+		s = q->end;
+		q->shifts++;
+	}
+	int64_t e;
+	if (dur > (uint64_t)INT64_MAX || __builtin_add_overflow(s, (int64_t)dur, &e))
+		e = INT64_MAX;
+	q->valid = true;
+	q->off = off;
+	q->end = e;
+	*out_start = s;
+	*out_end = e;
+	return shifted;
+}
+
 /* Half the interval's width (opencl_calc.h). */
 int64_t ocl_offset_error(const struct ocl_offset *o)
 {
 	if (!o->valid)
 		return INT64_MAX;
 	return (int64_t)(((uint64_t)o->hi - (uint64_t)o->lo + 1) / 2);
+}
+
+/* Appends a command to a chain (opencl_calc.h). */
+void ocl_chain_enter(struct ocl_chain *ch, struct ocl_cmd *c)
+{
+	c->next = NULL;
+	c->state = OCL_CMD_WAIT;
+	c->linked = true;
+	if (ch->tail)
+		ch->tail->next = c;
+	else
+		ch->head = c;
+	ch->tail = c;
+}
+
+/* Places one command whose waiting is over: with its queue's order, or the
+ * middle when order is NULL. */
+static void ocl_cmd_place(struct ocl_order *order, struct ocl_offset *o, bool observe, struct ocl_cmd *c)
+{
+	c->next = NULL;
+	c->linked = false;
+	if (c->state != OCL_CMD_TIMED)
+		return;
+	if (observe && c->queued)
+		ocl_offset_observe(o, c->host_start, c->host_end, c->queued);
+	if (order) {
+		ocl_offset_place(o, order, c->start, c->end, &c->out_start, &c->out_end);
+	} else {
+		c->out_start = ocl_offset_apply(o, c->start);
+		c->out_end = ocl_offset_apply(o, c->end);
+		if (c->out_end < c->out_start)
+			c->out_end = c->out_start;
+	}
+	c->state = OCL_CMD_PLACED;
+}
+
+/* Places what is ready at the head of a chain (opencl_calc.h). */
+struct ocl_cmd *ocl_chain_ready(struct ocl_chain *ch, struct ocl_offset *o, bool observe, struct ocl_cmd *c,
+                                bool timed)
+{
+	c->state = timed ? OCL_CMD_TIMED : OCL_CMD_DROPPED;
+	if (!ch || !c->linked) {
+		ocl_cmd_place(ch ? &ch->order : NULL, o, observe, c);
+		return c;
+	}
+	struct ocl_cmd *list = NULL, **tail = &list;
+	while (ch->head && ch->head->state != OCL_CMD_WAIT) {
+		struct ocl_cmd *h = ch->head;
+		ch->head = h->next;
+		if (!ch->head)
+			ch->tail = NULL;
+		ocl_cmd_place(&ch->order, o, observe, h);
+		*tail = h;
+		tail = &h->next;
+	}
+	return list;
 }

@@ -29,12 +29,53 @@
  *     CLOCK_MONOTONIC_RAW, which NTP does not slew) or the implementation
  *     took q outside the call: the interval then becomes the part of the
  *     observation nearest the old interval, no wider than the old one.
- * Either way the interval always lies within the latest observation, so a
- * command converted right after its own observation starts no earlier
- * than the enqueue call that issued it. The offset used is the interval's
- * middle, so the error is at most half its width (for QUEUED times: half
- * the shortest enqueue call seen, a few microseconds) plus the drift since
- * it was narrowed.
+ * Either way the interval always lies within the latest observation and
+ * never grows (until a timer reading replaces it), so a command converted
+ * right after its own observation starts no earlier than the enqueue call
+ * that issued it.
+ *
+ * Placing a command. Commands are converted one at a time while the
+ * interval narrows or follows a drift, so its middle can move backwards
+ * between two commands of a queue: a first command converted while the
+ * interval was still as wide as its (slow) enqueue call, the next one
+ * after a quick call narrowed it. With the middle alone, a later command
+ * of an in-order queue could then start before an earlier one ended,
+ * which the device cannot do. So:
+ *   - out-of-order queues (CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE): the
+ *     middle (ocl_offset_apply); error at most half the interval's width
+ *     plus the drift since it was narrowed;
+ *   - in-order queues (ocl_offset_place, with the queue's struct
+ *     ocl_order): the offset used never goes down along the queue:
+ *     offset = clamp(max(middle, last offset used on the queue), lo, hi);
+ *     and when even that would start the command before the previous one
+ *     ended (the interval moved below the last offset by more than the
+ *     device's gap between the two), the command is moved to start exactly
+ *     when the previous one ended, keeping its duration, and counted in
+ *     shifts. The queue's commands are placed in the order they were
+ *     enqueued (struct ocl_chain), so the queue's placed times are always
+ *     in order and never overlap; durations are kept exactly.
+ *   Bounds on an in-order queue: a command starts no earlier than
+ *   start + lo (the interval at its placement), so still never before its
+ *   enqueue call; unshifted it lies within the interval, so its error is
+ *   at most the interval's width (not half of it) plus drift; shifted, it
+ *   starts (previous command's effective offset - hi - device gap) later
+ *   than the interval allows, which, while the clocks do not drift, is at
+ *   most the width of the widest interval an earlier command of the queue
+ *   was placed with: on the QUEUED path, the first enqueue call converted
+ *   on its device. So no command is placed later than its true time plus
+ *   that width, and an excess is absorbed by the next device gap at least
+ *   as long.
+ *
+ * Conversion order. An in-order queue's commands enter its chain when
+ * their enqueue returns (ocl_chain_enter); once a command's device times
+ * are read (or it is dropped), ocl_chain_ready places every command at the
+ * head of the chain whose times are known, in order, and hands them back
+ * to be sent. A command completed early (a callback racing another, a
+ * flush) thus waits for the ones enqueued before it, and observations are
+ * made in the same order. Commands that several threads enqueue on one
+ * queue at the same moment are ordered by when their enqueue calls
+ * returned; where the device ran them the other way round the rule above
+ * still keeps them ordered and apart (a shift).
  */
 #ifndef TSTOP_CAPTURE_INJECT_OPENCL_CALC_H
 #define TSTOP_CAPTURE_INJECT_OPENCL_CALC_H
@@ -78,11 +119,70 @@ bool ocl_offset_set(struct ocl_offset *o, int64_t t0, int64_t t1, uint64_t dev);
 bool ocl_offset_observe(struct ocl_offset *o, int64_t t0, int64_t t1, uint64_t dev);
 
 /* The session time of device time `dev` with the middle of the interval
- * (offset 0 when nothing is known), clamped to [0, INT64_MAX]. */
+ * (offset 0 when nothing is known), clamped to [0, INT64_MAX]: for commands
+ * of out-of-order queues. */
 int64_t ocl_offset_apply(const struct ocl_offset *o, uint64_t dev);
 
 /* Half the interval's width in ns: the error bound of ocl_offset_apply
  * while the clocks do not drift; INT64_MAX when nothing is known. */
 int64_t ocl_offset_error(const struct ocl_offset *o);
+
+/* Where an in-order queue's last command was placed. All zero: none yet. */
+struct ocl_order {
+	bool valid;      /* a command was placed */
+	int64_t off;     /* the offset it was placed with (within the interval then) */
+	int64_t end;     /* its session end */
+	uint32_t shifts; /* commands moved to start at the previous one's end */
+};
+
+/* Places a command of an in-order queue, device times start..end (an end
+ * before start counts as start), after the queue's previous command q (see
+ * the file comment), setting *out_start <= *out_end within [0, INT64_MAX],
+ * and records it in *q. Returns whether the command was shifted. */
+bool ocl_offset_place(const struct ocl_offset *o, struct ocl_order *q, uint64_t start, uint64_t end,
+                      int64_t *out_start, int64_t *out_end);
+
+/* Where a command is on its way to the session clock. */
+enum ocl_cmd_state {
+	OCL_CMD_WAIT = 0, /* enqueued; device times not read yet */
+	OCL_CMD_TIMED,    /* times read, waiting for the commands before it */
+	OCL_CMD_PLACED,   /* out_start, out_end set: to be sent */
+	OCL_CMD_DROPPED,  /* no times (failed, not completed at exit): to count as lost */
+};
+
+/* One command on its way to the session clock; embedded in the record of
+ * its work (opencl_work.c), which owns it. */
+struct ocl_cmd {
+	struct ocl_cmd *next; /* in its queue's chain, then in a ready list */
+	uint8_t state;        /* enum ocl_cmd_state */
+	bool linked;          /* in a chain */
+	int64_t host_start;   /* session times bracketing the enqueue call */
+	int64_t host_end;
+	uint64_t queued, start, end; /* device times (queued 0: unknown) */
+	int64_t out_start, out_end;  /* session times, once placed */
+};
+
+/* An in-order queue's commands not placed yet, in enqueue order, and where
+ * the last placed one went. All zero: empty. */
+struct ocl_chain {
+	struct ocl_cmd *head, *tail;
+	struct ocl_order order;
+};
+
+/* Appends command c (state WAIT) to chain ch. The command stays linked
+ * until ocl_chain_ready hands it back. O(1). */
+void ocl_chain_enter(struct ocl_chain *ch, struct ocl_cmd *c);
+
+/* Command c's device times are set (`timed`) or it has none (dropped).
+ * Places, in enqueue order, every command at the head of ch that is no
+ * longer waiting, first narrowing the offset with its QUEUED time when
+ * `observe` (a device without a host timer), and returns them linked
+ * through next (NULL when c still waits for an earlier command). With ch
+ * NULL (an out-of-order queue) or c not linked, c alone is placed (with
+ * the middle for ch NULL) and returned. The returned commands are the
+ * caller's to send (PLACED) or count as lost (DROPPED). O(commands
+ * returned). */
+struct ocl_cmd *ocl_chain_ready(struct ocl_chain *ch, struct ocl_offset *o, bool observe, struct ocl_cmd *c,
+                                bool timed);
 
 #endif

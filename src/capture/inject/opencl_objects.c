@@ -15,6 +15,14 @@
  * replaces whatever was known under it, so a reused handle never inherits
  * an old queue's stream.
  *
+ * Each queue has a clock (struct ocl_qclock): the chain in which an
+ * in-order queue's commands wait to be placed on the session clock in
+ * enqueue order, and where its last command went (opencl_calc.h); an
+ * out-of-order queue's commands are placed as they come. The clock is
+ * reference counted (the queue and each record of its work in flight), so
+ * that work completing after the queue was released still finds it; the
+ * chain and placement are guarded by the device's clock lock.
+ *
  * Devices get an index in this process (the device id of their tracks and
  * description), in the order first seen, at most OCL_DEVICES_MAX. Each has
  * a clock offset (opencl_calc.h): from clGetDeviceAndHostTimer, bracketed
@@ -22,8 +30,9 @@
  * (CL_PLATFORM_HOST_TIMER_RESOLUTION > 0) and the call works, recalibrated
  * at an enqueue once the last calibration is older than OCL_CLOCK_RECAL_NS
  * (best of OCL_CLOCK_SAMPLES readings); otherwise from the QUEUED times of
- * the commands themselves. Descriptions are kept so that a fork child's
- * connection receives them again without calling OpenCL.
+ * the commands themselves, as they are placed. Descriptions are kept so
+ * that a fork child's connection receives them again without calling
+ * OpenCL.
  *
  * Kernels: the function name's string id, cached per kernel handle with the
  * generation it belongs to; dropped at every clReleaseKernel, since after
@@ -60,7 +69,15 @@ struct ocl_pmap {
 	size_t used; /* live keys and tombstones */
 };
 
+struct ocl_qclock {
+	_Atomic uint32_t refs;
+	uint32_t device;
+	bool in_order;
+	struct ocl_chain chain; /* the device's clock_lock */
+};
+
 struct ocl_queue {
+	struct ocl_qclock *clock; /* the queue's reference */
 	uint32_t stream, device;
 	bool app_profiling, profiling;
 	int nprops; /* values in props, closing 0 included; -1: not rewritten */
@@ -75,7 +92,7 @@ struct ocl_device {
 	_Atomic uint32_t sent_gen; /* generation + 1 its description was sent in, 0 never */
 	_Atomic bool timer;        /* clock from clGetDeviceAndHostTimer */
 	_Atomic int64_t calibrated_at;
-	pthread_mutex_t clock_lock; /* leaf: guards off */
+	pthread_mutex_t clock_lock; /* leaf: guards off and the chains of the device's queues */
 	struct ocl_offset off;
 };
 
@@ -86,6 +103,8 @@ static struct ocl_pmap obj_mapped;  /* mapped pointer -> bytes */
 static uint32_t obj_next_stream = 1;
 static struct ocl_device obj_devices[OCL_DEVICES_MAX];
 static _Atomic uint32_t obj_ndevices; /* published after the device is filled */
+static _Atomic uint64_t obj_shifts;   /* commands shifted after their predecessor */
+static _Atomic uint64_t obj_shifts_told;
 
 /* --- handle maps ---------------------------------------------------------------- */
 
@@ -267,7 +286,7 @@ static void ocl_device_announce(uint32_t index)
 	} else {
 		inject_log(PROTO_LOG_INFO,
 		           "OpenCL device %u (%s): no host timer; device times put on the session clock "
-		           "from each command's queued time, within half the shortest enqueue call",
+		           "from each command's queued time, within the shortest enqueue call",
 		           index, d->name);
 	}
 }
@@ -354,35 +373,93 @@ void ocl_device_calibrate(uint32_t index)
 	ocl_device_timer_sample(index);
 }
 
-/* Device times to session times (opencl.h). */
-bool ocl_device_convert(uint32_t index, int64_t host_start, int64_t host_end, uint64_t queued, uint64_t start,
-                        uint64_t end, int64_t *out_start, int64_t *out_end)
+/* --- queue clocks ---------------------------------------------------------------- */
+
+/* A new clock for a queue of device `index`, with one reference; NULL when
+ * memory is short. */
+static struct ocl_qclock *ocl_qclock_new(uint32_t index, bool in_order)
 {
-	if (index >= atomic_load_explicit(&obj_ndevices, memory_order_acquire))
-		return false;
-	struct ocl_device *d = &obj_devices[index];
-	bool timer = atomic_load_explicit(&d->timer, memory_order_relaxed);
+	struct ocl_qclock *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	atomic_init(&c->refs, 1);
+	c->device = index;
+	c->in_order = in_order;
+	return c;
+}
+
+/* Drops a reference (opencl.h). */
+void ocl_qclock_put(struct ocl_qclock *c)
+{
+	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		free(c);
+}
+
+/* Enters a command in its queue's chain (opencl.h). */
+void ocl_qclock_enter(struct ocl_qclock *c, struct ocl_cmd *cmd)
+{
+	cmd->next = NULL;
+	cmd->state = OCL_CMD_WAIT;
+	cmd->linked = false;
+	if (!c->in_order)
+		return;
+	struct ocl_device *d = &obj_devices[c->device];
 	pthread_mutex_lock(&d->clock_lock);
-	if (!timer && queued)
-		ocl_offset_observe(&d->off, host_start, host_end, queued);
-	*out_start = ocl_offset_apply(&d->off, start);
-	*out_end = ocl_offset_apply(&d->off, end);
+	ocl_chain_enter(&c->chain, cmd);
 	pthread_mutex_unlock(&d->clock_lock);
-	if (*out_end < *out_start)
-		*out_end = *out_start;
-	return true;
+}
+
+/* Places what is ready in a queue's chain (opencl.h). */
+struct ocl_cmd *ocl_qclock_ready(struct ocl_qclock *c, struct ocl_cmd *cmd, bool timed)
+{
+	struct ocl_device *d = &obj_devices[c->device];
+	bool observe = !atomic_load_explicit(&d->timer, memory_order_relaxed);
+	pthread_mutex_lock(&d->clock_lock);
+	uint32_t before = c->chain.order.shifts;
+	struct ocl_cmd *list = ocl_chain_ready(c->in_order ? &c->chain : NULL, &d->off, observe, cmd, timed);
+	uint32_t shifted = c->chain.order.shifts - before;
+	pthread_mutex_unlock(&d->clock_lock);
+	if (shifted)
+		atomic_fetch_add_explicit(&obj_shifts, shifted, memory_order_relaxed);
+	return list;
+}
+
+/* Reports the shifts since the last report (opencl.h). */
+void ocl_clock_report(void)
+{
+	uint64_t n = atomic_load_explicit(&obj_shifts, memory_order_relaxed);
+	uint64_t told = atomic_exchange_explicit(&obj_shifts_told, n, memory_order_relaxed);
+	if (n > told)
+		inject_log(PROTO_LOG_INFO,
+		           "OpenCL: %llu command(s) placed right after the previous command of their queue, "
+		           "later than the clock offset estimate allowed, to keep the queue in order",
+		           (unsigned long long)(n - told));
 }
 
 /* --- queues ------------------------------------------------------------------- */
 
+/* Frees a queue record and drops its clock reference. */
+static void ocl_queue_free(struct ocl_queue *oq)
+{
+	if (!oq)
+		return;
+	ocl_qclock_put(oq->clock);
+	free(oq);
+}
+
 /* Inserts queue q (replacing a known one when `replace`); returns false
  * when memory is short or, without `replace`, q was already known. */
 static bool ocl_queue_insert(cl_command_queue q, uint32_t device, bool app_profiling, bool profiling,
-                             const cl_queue_properties *app_props, int nprops, bool replace)
+                             bool in_order, const cl_queue_properties *app_props, int nprops, bool replace)
 {
 	struct ocl_queue *nq = calloc(1, sizeof(*nq));
 	if (!nq)
 		return false;
+	nq->clock = ocl_qclock_new(device, in_order);
+	if (!nq->clock) {
+		free(nq);
+		return false;
+	}
 	nq->device = device;
 	nq->app_profiling = app_profiling;
 	nq->profiling = profiling;
@@ -398,7 +475,7 @@ static bool ocl_queue_insert(cl_command_queue q, uint32_t device, bool app_profi
 	if (had && !replace) {
 		ocl_pmap_put(&obj_queues, (uintptr_t)q, old);
 		pthread_mutex_unlock(&obj_lock);
-		free(nq);
+		ocl_queue_free(nq);
 		return false;
 	}
 	nq->stream = obj_next_stream;
@@ -407,31 +484,37 @@ static bool ocl_queue_insert(cl_command_queue q, uint32_t device, bool app_profi
 		obj_next_stream++;
 	pthread_mutex_unlock(&obj_lock);
 	if (had)
-		free((struct ocl_queue *)(uintptr_t)old);
+		ocl_queue_free((struct ocl_queue *)(uintptr_t)old);
 	if (!ok)
-		free(nq);
+		ocl_queue_free(nq);
 	return ok;
 }
 
 /* Registers a queue created through us (opencl.h). */
 void ocl_queue_register(cl_command_queue q, cl_device_id dev, bool app_profiling, bool profiling,
-                        const cl_queue_properties *app_props, int nprops)
+                        bool in_order, const cl_queue_properties *app_props, int nprops)
 {
 	uint32_t index = ocl_device_index(dev);
 	if (index == UINT32_MAX)
 		return;
 	ocl_device_send(index);
-	ocl_queue_insert(q, index, app_profiling, profiling, app_props, nprops, true);
+	ocl_queue_insert(q, index, app_profiling, profiling, in_order, app_props, nprops, true);
 }
 
-/* Copies queue q's view out under obj_lock; false when unknown. The track
- * is left for the caller when it belongs to another generation (0). */
-static bool ocl_queue_view_locked(cl_command_queue q, struct ocl_queue_view *v, uint32_t gen)
+/* Copies queue q's view out under obj_lock, with a new reference to its
+ * clock in *clock unless clock is NULL; false when unknown. The track is
+ * left for the caller when it belongs to another generation (0). */
+static bool ocl_queue_view_locked(cl_command_queue q, struct ocl_queue_view *v, struct ocl_qclock **clock,
+                                  uint32_t gen)
 {
 	size_t i = ocl_pmap_find(&obj_queues, (uintptr_t)q);
 	if (i == SIZE_MAX)
 		return false;
 	const struct ocl_queue *oq = (const struct ocl_queue *)(uintptr_t)obj_queues.vals[i];
+	if (clock) {
+		atomic_fetch_add_explicit(&oq->clock->refs, 1, memory_order_relaxed);
+		*clock = oq->clock;
+	}
 	v->track = oq->track_gen == gen ? oq->track : 0;
 	v->device = oq->device;
 	v->stream = oq->stream;
@@ -453,22 +536,23 @@ static bool ocl_queue_adopt(cl_command_queue q)
 	if (index == UINT32_MAX)
 		return false;
 	bool prof = (props & CL_QUEUE_PROFILING_ENABLE) != 0;
-	ocl_queue_insert(q, index, prof, prof, NULL, -1, false);
+	bool in_order = !(props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE);
+	ocl_queue_insert(q, index, prof, prof, in_order, NULL, -1, false);
 	return true;
 }
 
 /* The view of queue q, adopting it when unknown (opencl.h). */
-bool ocl_queue_lookup(cl_command_queue q, struct ocl_queue_view *v)
+bool ocl_queue_lookup(cl_command_queue q, struct ocl_queue_view *v, struct ocl_qclock **clock)
 {
 	uint32_t gen = inject_generation();
 	pthread_mutex_lock(&obj_lock);
-	bool known = ocl_queue_view_locked(q, v, gen);
+	bool known = ocl_queue_view_locked(q, v, clock, gen);
 	pthread_mutex_unlock(&obj_lock);
 	if (!known) {
 		if (!q || !ocl_queue_adopt(q))
 			return false;
 		pthread_mutex_lock(&obj_lock);
-		known = ocl_queue_view_locked(q, v, gen);
+		known = ocl_queue_view_locked(q, v, clock, gen);
 		pthread_mutex_unlock(&obj_lock);
 		if (!known)
 			return false;
@@ -502,7 +586,7 @@ void ocl_queue_release(cl_command_queue q)
 	bool had = ocl_pmap_take(&obj_queues, (uintptr_t)q, &old);
 	pthread_mutex_unlock(&obj_lock);
 	if (had)
-		free((struct ocl_queue *)(uintptr_t)old);
+		ocl_queue_free((struct ocl_queue *)(uintptr_t)old);
 }
 
 /* What the application set on q, for clGetCommandQueueInfo (opencl.h). */
@@ -601,15 +685,25 @@ static void ocl_objects_parent(void)
 	pthread_mutex_unlock(&obj_lock);
 }
 
-/* After fork, in the child: obj_lock is released, and the device clock
- * locks (which the parent's OpenCL callback threads, absent here, may have
- * held) are made anew. */
+/* After fork, in the child: the device clock locks (which the parent's
+ * OpenCL callback threads, absent here, may have held) are made anew, the
+ * known queues' chains are emptied (the parent's commands in them are
+ * never placed here), and obj_lock is released. */
 static void ocl_objects_child(void)
 {
-	pthread_mutex_unlock(&obj_lock);
 	uint32_t n = atomic_load_explicit(&obj_ndevices, memory_order_relaxed);
 	for (uint32_t i = 0; i < n; i++)
 		pthread_mutex_init(&obj_devices[i].clock_lock, NULL);
+	for (size_t i = 0; i < obj_queues.cap; i++) {
+		uintptr_t k = obj_queues.keys[i];
+		if (k == OCL_KEY_EMPTY || k == OCL_KEY_TOMB)
+			continue;
+		struct ocl_chain *ch = &((struct ocl_queue *)(uintptr_t)obj_queues.vals[i])->clock->chain;
+		for (struct ocl_cmd *c = ch->head; c; c = c->next)
+			c->linked = false;
+		ch->head = ch->tail = NULL;
+	}
+	pthread_mutex_unlock(&obj_lock);
 }
 
 /* Registers the fork handlers of this file (opencl.h). */

@@ -1,38 +1,52 @@
 /*
  * opencl_work.c - the OpenCL backend's device work in flight: one record
  * per traced enqueue, from the call until the command's profiling times are
- * read, converted to the session clock and sent as a kernel, copy or fill
+ * read, placed on the session clock and sent as a kernel, copy or fill
  * event.
  *
  * Life of a record (struct ocl_work):
  *
  *   free list --ocl_work_new--> prepared --ocl_work_submit--> outstanding
  *        ^                                                        |
- *        |                      callback (CL_COMPLETE) or a flush |
- *        |                      claims it once and sends it       v
+ *        |          callback (CL_COMPLETE) or a flush claims it   |
+ *        |          once, reads its times; its queue's clock      |
+ *        |          places and sends it in enqueue order          v
  *        +---------------ocl_work_sweep------------------- done stack
  *
  * ocl_work_submit keeps a reference to the command's event (the one the
  * backend created when the application passed no event pointer, or a
- * clRetainEvent of the application's own), links the record into the
- * outstanding list and registers a CL_COMPLETE callback. The callback,
- * which runs on a thread of the OpenCL implementation, sends the event and
- * pushes the record onto a lock-free stack; it calls no OpenCL function but
- * clGetEventProfilingInfo and takes no lock of ours but the device's clock
- * lock. Releasing the event and recycling the record are left to
- * application threads (ocl_work_sweep, at the start of every traced entry
- * point): an implementation may still touch the event after the callback
- * returns, so the last reference is never dropped inside it.
+ * clRetainEvent of the application's own), enters the command in its
+ * queue's clock (opencl_objects.c), links the record into the outstanding
+ * list and registers a CL_COMPLETE callback. Whoever claims the record (the
+ * callback, which runs on a thread of the OpenCL implementation, or a
+ * flush) reads its profiling times and hands it to the clock, which places
+ * it on the session clock together with any later commands of an in-order
+ * queue that were waiting for it, and returns those it placed: the claimer
+ * sends them all. A command whose times were read before those of an
+ * earlier command of its queue thus waits in the chain and is sent by
+ * whoever claims that earlier one, so an in-order queue's commands are
+ * always placed in the order they were enqueued (opencl_calc.h). Callbacks
+ * call no OpenCL function but clGetEventProfilingInfo and take no lock of
+ * ours but the device's clock lock.
+ *
+ * A record is pushed onto a lock-free done stack when its two holds are
+ * released: "sent" (by whoever sent it or counted it lost) and "callback"
+ * (by the callback when one was registered, so that it is never recycled
+ * while a callback may still read it, else by the flush that claimed it).
+ * Releasing the event, the clock reference and recycling the record are
+ * left to application threads (ocl_work_sweep, at the start of every
+ * traced entry point): an implementation may still touch the event after
+ * the callback returns, so the last reference is never dropped inside it.
  *
  * clFinish, clWaitForEvents, a flush tstop asks for and the process's exit
  * also send whatever has completed (an implementation may run callbacks
- * late, or never before exit). Whoever wins `claimed` sends; the record is
- * pushed onto the done stack once (`pushed`), by the callback when one was
- * registered (so it is never recycled while a callback may still read it),
- * else by the flush that claimed it. At exit, work that has not completed
- * is counted as lost ("opencl"), together with work that could not be
- * timed (a queue without profiling, a failed command, too many records in
- * flight, a fork child's inherited records).
+ * late, or never before exit): clFinish its queue's work, clWaitForEvents
+ * the work of its events' queues (a waited-for command may be waiting in
+ * its chain for earlier, completed ones). At the end of a session, work
+ * that has not completed is claimed and counted as lost ("opencl"), which
+ * lets the completed commands queued behind it be sent; so is work that
+ * could not be timed (a queue without profiling, a failed command, too many
+ * records in flight, a fork child's inherited records).
  *
  * Records come from chunks of OCL_WORK_CHUNK (malloc, kept for the life of
  * the process), at most OCL_WORK_MAX in flight: no allocation per event
@@ -42,29 +56,33 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/inject/inject.h"
 
-#define OCL_WORK_CHUNK 256
-#define OCL_WORK_MAX   (1u << 16)
+#define OCL_WORK_CHUNK        256
+#define OCL_WORK_MAX          (1u << 16)
+#define OCL_WORK_MATCH_QUEUES 16 /* queues a flush after clWaitForEvents names */
 
 enum ocl_cb {
-	OCL_CB_PENDING = 0, /* registered (or about to be): the callback pushes */
-	OCL_CB_NONE = 1,    /* registration failed: whoever claims pushes */
+	OCL_CB_PENDING = 0, /* registered (or about to be): the callback releases its hold */
+	OCL_CB_NONE = 1,    /* registration failed: whoever claims releases it */
 };
 
 struct ocl_work {
 	struct ocl_work *next, *prev; /* outstanding list, or free list (next); work_lock */
 	struct ocl_work *done_next;   /* done stack */
 	cl_command_queue queue;
-	cl_event event; /* our reference */
+	cl_event event;           /* our reference */
+	struct ocl_qclock *clock; /* our reference to the queue's clock */
 	_Atomic int claimed;
-	_Atomic int pushed;
-	_Atomic int callback; /* enum ocl_cb */
-	int64_t host_start, host_end;
-	uint32_t device, gen;
+	_Atomic int holds;       /* "sent" and "callback": pushed on the done stack at 0 */
+	_Atomic int cb_released; /* the "callback" hold was released */
+	_Atomic int callback;    /* enum ocl_cb */
+	uint32_t gen;
+	struct ocl_cmd cmd;    /* the command's times; its place in the clock's chain */
 	struct trace_event ev; /* times filled when sent */
 };
 
@@ -105,18 +123,23 @@ static struct ocl_work *ocl_work_alloc_locked(void)
 	return w;
 }
 
-/* Under work_lock: puts w back on the free list. */
+/* Under work_lock: drops w's clock reference and puts w back on the free
+ * list. */
 static void ocl_work_free_locked(struct ocl_work *w)
 {
+	ocl_qclock_put(w->clock);
+	w->clock = NULL;
 	w->event = NULL;
 	w->next = work_free;
 	work_free = w;
 }
 
 /* A prepared record for an enqueue on q (opencl.h). */
-struct ocl_work *ocl_work_new(cl_command_queue q, const struct ocl_queue_view *v, uint32_t correlation)
+struct ocl_work *ocl_work_new(cl_command_queue q, const struct ocl_queue_view *v, struct ocl_qclock *clock,
+                              uint32_t correlation)
 {
-	if (!v->profiling || !v->track) {
+	if (!v->profiling || !v->track || !clock) {
+		ocl_qclock_put(clock);
 		ocl_work_lost(1);
 		return NULL;
 	}
@@ -124,17 +147,20 @@ struct ocl_work *ocl_work_new(cl_command_queue q, const struct ocl_queue_view *v
 	struct ocl_work *w = ocl_work_alloc_locked();
 	pthread_mutex_unlock(&work_lock);
 	if (!w) {
+		ocl_qclock_put(clock);
 		ocl_work_lost(1);
 		return NULL;
 	}
 	w->next = w->prev = w->done_next = NULL;
 	w->queue = q;
 	w->event = NULL;
+	w->clock = clock;
 	atomic_store_explicit(&w->claimed, 0, memory_order_relaxed);
-	atomic_store_explicit(&w->pushed, 0, memory_order_relaxed);
+	atomic_store_explicit(&w->holds, 2, memory_order_relaxed);
+	atomic_store_explicit(&w->cb_released, 0, memory_order_relaxed);
 	atomic_store_explicit(&w->callback, OCL_CB_PENDING, memory_order_relaxed);
-	w->device = v->device;
 	w->gen = inject_generation();
+	memset(&w->cmd, 0, sizeof(w->cmd));
 	memset(&w->ev, 0, sizeof(w->ev));
 	w->ev.track = v->track;
 	w->ev.correlation = correlation;
@@ -147,10 +173,11 @@ struct trace_event *ocl_work_event(struct ocl_work *w)
 	return &w->ev;
 }
 
-/* Pushes w onto the done stack, once. Lock-free. */
-static void ocl_work_done(struct ocl_work *w)
+/* Releases one of w's holds; the last one pushes w onto the done stack.
+ * Lock-free. */
+static void ocl_work_release(struct ocl_work *w)
 {
-	if (atomic_exchange_explicit(&w->pushed, 1, memory_order_acq_rel))
+	if (atomic_fetch_sub_explicit(&w->holds, 1, memory_order_acq_rel) != 1)
 		return;
 	struct ocl_work *head = atomic_load_explicit(&work_done, memory_order_relaxed);
 	do {
@@ -159,36 +186,64 @@ static void ocl_work_done(struct ocl_work *w)
 	                                                memory_order_relaxed));
 }
 
-/* Reads w's profiling times and sends its event; the caller claimed it.
- * `status` is the command's execution status (negative: it failed). */
-static void ocl_work_send(struct ocl_work *w, cl_int status)
+/* Releases w's "callback" hold, once whoever calls it. */
+static void ocl_work_release_callback(struct ocl_work *w)
+{
+	if (!atomic_exchange_explicit(&w->cb_released, 1, memory_order_acq_rel))
+		ocl_work_release(w);
+}
+
+/* Sends the commands a clock returned (placed ones as events, dropped ones
+ * as losses) and releases their records' "sent" holds. */
+static void ocl_work_deliver(struct ocl_cmd *list)
+{
+	while (list) {
+		struct ocl_cmd *c = list;
+		list = c->next;
+		struct ocl_work *w = (struct ocl_work *)(void *)((char *)c - offsetof(struct ocl_work, cmd));
+		if (c->state == OCL_CMD_PLACED) {
+			w->ev.start = c->out_start;
+			w->ev.end = c->out_end;
+			/* A drop here (ring full) is counted by the ring. */
+			inject_event(&w->ev);
+		} else {
+			ocl_work_lost(1);
+		}
+		ocl_work_release(w);
+	}
+}
+
+/* Reads w's profiling times and hands it to its queue's clock, sending
+ * what that placed; the caller claimed w. `status` is the command's
+ * execution status (negative: it failed; `drop`: not completed, to be
+ * counted as lost). */
+static void ocl_work_send(struct ocl_work *w, cl_int status, bool drop)
 {
 	__typeof__(clGetEventProfilingInfo) *prof =
 	    OCL_REAL(OCL_FN_GET_PROFILING_INFO, clGetEventProfilingInfo);
 	cl_ulong queued = 0, start = 0, end = 0;
-	if (status < 0 || w->gen != inject_generation() || !prof ||
-	    prof(w->event, CL_PROFILING_COMMAND_QUEUED, sizeof(queued), &queued, NULL) != CL_SUCCESS ||
-	    prof(w->event, CL_PROFILING_COMMAND_START, sizeof(start), &start, NULL) != CL_SUCCESS ||
-	    prof(w->event, CL_PROFILING_COMMAND_END, sizeof(end), &end, NULL) != CL_SUCCESS ||
-	    !ocl_device_convert(w->device, w->host_start, w->host_end, queued, start, end, &w->ev.start,
-	                        &w->ev.end)) {
-		ocl_work_lost(1);
-		return;
-	}
-	/* A drop here (ring full) is counted by the ring. */
-	inject_event(&w->ev);
+	bool timed =
+	    !drop && status >= 0 && w->gen == inject_generation() && prof &&
+	    prof(w->event, CL_PROFILING_COMMAND_QUEUED, sizeof(queued), &queued, NULL) == CL_SUCCESS &&
+	    prof(w->event, CL_PROFILING_COMMAND_START, sizeof(start), &start, NULL) == CL_SUCCESS &&
+	    prof(w->event, CL_PROFILING_COMMAND_END, sizeof(end), &end, NULL) == CL_SUCCESS;
+	w->cmd.queued = queued;
+	w->cmd.start = start;
+	w->cmd.end = end;
+	ocl_work_deliver(ocl_qclock_ready(w->clock, &w->cmd, timed));
 }
 
-/* The CL_COMPLETE callback: sends w unless a flush did, then hands it to
- * the sweep. Runs on an implementation thread (see the file comment). */
+/* The CL_COMPLETE callback: sends w unless a flush claimed it, then
+ * releases its "callback" hold. Runs on an implementation thread (see the
+ * file comment). */
 static void CL_CALLBACK ocl_work_callback(cl_event event, cl_int status, void *user)
 {
 	(void)event;
 	struct ocl_work *w = user;
 	int expect = 0;
 	if (atomic_compare_exchange_strong(&w->claimed, &expect, 1))
-		ocl_work_send(w, status);
-	ocl_work_done(w);
+		ocl_work_send(w, status, false);
+	ocl_work_release_callback(w);
 }
 
 /* Hands a prepared record over after its enqueue returned (opencl.h). */
@@ -206,8 +261,11 @@ void ocl_work_submit(struct ocl_work *w, cl_int rc, cl_event event, bool app_eve
 		return;
 	}
 	w->event = event;
-	w->host_start = host_start;
-	w->host_end = host_end;
+	w->cmd.host_start = host_start;
+	w->cmd.host_end = host_end;
+	/* In the chain before anyone can claim it (the outstanding list, the
+	 * callback). */
+	ocl_qclock_enter(w->clock, &w->cmd);
 	pthread_mutex_lock(&work_lock);
 	w->next = &work_outstanding;
 	w->prev = work_outstanding.prev;
@@ -217,7 +275,7 @@ void ocl_work_submit(struct ocl_work *w, cl_int rc, cl_event event, bool app_eve
 	if (!setcb || setcb(event, CL_COMPLETE, ocl_work_callback, w) != CL_SUCCESS) {
 		atomic_store_explicit(&w->callback, OCL_CB_NONE, memory_order_seq_cst);
 		if (atomic_load_explicit(&w->claimed, memory_order_seq_cst))
-			ocl_work_done(w);
+			ocl_work_release_callback(w);
 	}
 }
 
@@ -247,34 +305,33 @@ void ocl_work_sweep(void)
 	pthread_mutex_unlock(&work_lock);
 }
 
-/* What a flush looks for: a queue (NULL: any) or a list of events. */
+/* What a flush looks for: the work of one queue (NULL: of any), or of a
+ * set of queues. */
 struct ocl_work_match {
 	cl_command_queue queue;
-	cl_uint nevents;
-	const cl_event *events;
+	unsigned nqueues; /* > 0: the queues in queues[], not queue */
+	cl_command_queue queues[OCL_WORK_MATCH_QUEUES];
 };
 
 /* Whether w is what m looks for. */
 static bool ocl_work_matches(const struct ocl_work *w, const struct ocl_work_match *m)
 {
-	if (m->events) {
-		for (cl_uint i = 0; i < m->nevents; i++) {
-			if (m->events[i] == w->event)
-				return true;
-		}
-		return false;
+	for (unsigned i = 0; i < m->nqueues; i++) {
+		if (m->queues[i] == w->queue)
+			return true;
 	}
-	return !m->queue || m->queue == w->queue;
+	return !m->nqueues && (!m->queue || m->queue == w->queue);
 }
 
 /* Sends every outstanding record matching m whose command has completed,
- * unless its callback did. Returns how many of the matching ones (of this
- * generation) are still not sent. O(outstanding records). */
-static uint64_t ocl_work_flush(const struct ocl_work_match *m)
+ * unless its callback did; with `final` (the end of a session), the ones
+ * not completed are claimed too and counted as lost, so that nothing stays
+ * waiting behind them. Records of another generation are left alone.
+ * O(outstanding records). */
+static void ocl_work_flush(const struct ocl_work_match *m, bool final)
 {
 	__typeof__(clGetEventInfo) *info = OCL_REAL(OCL_FN_GET_EVENT_INFO, clGetEventInfo);
 	uint32_t gen = inject_generation();
-	uint64_t open = 0;
 	pthread_mutex_lock(&work_lock);
 	if (!work_outstanding.next)
 		work_outstanding.next = work_outstanding.prev = &work_outstanding;
@@ -283,22 +340,20 @@ static uint64_t ocl_work_flush(const struct ocl_work_match *m)
 		    !ocl_work_matches(w, m))
 			continue;
 		cl_int status = CL_QUEUED;
-		if (!info ||
-		    info(w->event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(status), &status, NULL) !=
-		        CL_SUCCESS ||
-		    status > CL_COMPLETE) {
-			open++;
+		bool done = info &&
+		            info(w->event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(status), &status,
+		                 NULL) == CL_SUCCESS &&
+		            status <= CL_COMPLETE;
+		if (!done && !final)
 			continue;
-		}
 		int expect = 0;
 		if (!atomic_compare_exchange_strong(&w->claimed, &expect, 1))
 			continue;
-		ocl_work_send(w, status);
+		ocl_work_send(w, status, !done);
 		if (atomic_load_explicit(&w->callback, memory_order_seq_cst) == OCL_CB_NONE)
-			ocl_work_done(w);
+			ocl_work_release_callback(w);
 	}
 	pthread_mutex_unlock(&work_lock);
-	return open;
 }
 
 /* Sends the completed work of queue q, or of all queues (opencl.h). */
@@ -306,17 +361,39 @@ void ocl_work_flush_queue(cl_command_queue q)
 {
 	struct ocl_work_match m = {.queue = q};
 	ocl_work_sweep();
-	ocl_work_flush(&m);
+	ocl_work_flush(&m, false);
 }
 
-/* Sends the completed work of the given events (opencl.h). */
+/* Sends the completed work of the given events' queues (opencl.h). */
 void ocl_work_flush_events(cl_uint n, const cl_event *events)
 {
 	if (!n || !events)
 		return;
-	struct ocl_work_match m = {.nevents = n, .events = events};
+	struct ocl_work_match m = {0};
+	bool found = false, all = false;
 	ocl_work_sweep();
-	ocl_work_flush(&m);
+	pthread_mutex_lock(&work_lock);
+	for (struct ocl_work *w = work_outstanding.next; w && w != &work_outstanding && !all; w = w->next) {
+		bool waited = false;
+		for (cl_uint i = 0; i < n && !waited; i++)
+			waited = events[i] == w->event;
+		bool known = false;
+		for (unsigned i = 0; i < m.nqueues && !known; i++)
+			known = m.queues[i] == w->queue;
+		if (!waited || known)
+			continue;
+		found = true;
+		if (m.nqueues < OCL_WORK_MATCH_QUEUES)
+			m.queues[m.nqueues++] = w->queue;
+		else
+			all = true;
+	}
+	pthread_mutex_unlock(&work_lock);
+	if (!found)
+		return;
+	if (all)
+		m.nqueues = 0; /* and queue NULL: every queue */
+	ocl_work_flush(&m, false);
 }
 
 /* Sends the loss total when it changed since last sent. */
@@ -337,18 +414,20 @@ static void ocl_work_flush_hook(void)
 {
 	struct ocl_work_match all = {0};
 	ocl_work_sweep();
-	ocl_work_flush(&all);
+	ocl_work_flush(&all, false);
 	ocl_work_send_loss();
 }
 
-/* The exit hook: sends what completed, counts what did not as lost and
- * sends the final loss total. */
+/* The exit hook: sends what completed, counts what did not as lost, tells
+ * how many commands were shifted to keep their queue in order and sends
+ * the final loss total. */
 static void ocl_work_exit_hook(int64_t now)
 {
 	(void)now;
 	struct ocl_work_match all = {0};
 	ocl_work_sweep();
-	ocl_work_lost(ocl_work_flush(&all));
+	ocl_work_flush(&all, true);
+	ocl_clock_report();
 	ocl_work_send_loss();
 }
 
