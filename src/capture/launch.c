@@ -109,26 +109,35 @@ static bool launch_preload_has(const char *list, const char *lib)
 	return false;
 }
 
-/* Builds the program's environment: ours without the variables we set,
- * then those. The caller frees every entry and the array. */
+/* Builds the program's environment: ours without the variables we set
+ * (and, started dormant with an attach directory, without that one), then
+ * those. The caller frees every entry and the array. */
 static char **launch_environment(const struct capture_launch_options *o, size_t *count)
 {
-	static const char *const ours[] = {PROTO_ENV_SOCKET, PROTO_ENV_LIBRARY, "CUDA_INJECTION64_PATH",
-	                                   "NVTX_INJECTION64_PATH", "LD_PRELOAD"};
+	static const char *const ours[] = {
+	    PROTO_ENV_SOCKET,        PROTO_ENV_LIBRARY, "CUDA_INJECTION64_PATH",
+	    "NVTX_INJECTION64_PATH", "LD_PRELOAD",      PROTO_ENV_ATTACH};
 	size_t n = 0;
 	while (environ && environ[n])
 		n++;
-	char **env = xcalloc(n + 6, sizeof(*env));
+	char **env = xcalloc(n + 8, sizeof(*env));
 	size_t k = 0;
 	const char *preload = getenv("LD_PRELOAD");
+	bool set_dir = o->dormant && o->attach_dir;
 	for (size_t i = 0; i < n; i++) {
-		bool skip = false;
+		bool skip = set_dir && launch_env_is(environ[i], PROTO_ENV_ATTACH_DIR);
 		for (size_t j = 0; j < sizeof(ours) / sizeof(ours[0]); j++)
 			skip = skip || launch_env_is(environ[i], ours[j]);
 		if (!skip)
 			env[k++] = xstrdup(environ[i]);
 	}
-	env[k++] = launch_env_pair(PROTO_ENV_SOCKET, o->socket_path);
+	if (o->dormant) {
+		env[k++] = launch_env_pair(PROTO_ENV_ATTACH, "1");
+		if (set_dir)
+			env[k++] = launch_env_pair(PROTO_ENV_ATTACH_DIR, o->attach_dir);
+	} else {
+		env[k++] = launch_env_pair(PROTO_ENV_SOCKET, o->socket_path);
+	}
 	env[k++] = launch_env_pair(PROTO_ENV_LIBRARY, o->library);
 	env[k++] = launch_env_pair("CUDA_INJECTION64_PATH", o->library);
 	env[k++] = launch_env_pair("NVTX_INJECTION64_PATH", o->library);
@@ -209,4 +218,20 @@ pid_t capture_launch(const struct capture_launch_options *o, struct err *e)
 	if (child_errno == ENOENT)
 		return err_fmt(e, "cannot start %s: program not found", o->argv[0]);
 	return err_errno(e, child_errno, "cannot start %s", o->argv[0]);
+}
+
+/* Execs the program in this process; see launch.h. */
+int capture_exec(const struct capture_launch_options *o, int *errnum, struct err *e)
+{
+	*errnum = EINVAL;
+	if (!o->argv || !o->argv[0] || !o->argv[0][0])
+		return err_fmt(e, "no program to run");
+	size_t nenv;
+	char **env = launch_environment(o, &nenv);
+	execvpe(o->argv[0], o->argv, env);
+	*errnum = errno;
+	launch_free_env(env, nenv);
+	if (*errnum == ENOENT)
+		return err_fmt(e, "cannot start %s: program not found", o->argv[0]);
+	return err_errno(e, *errnum, "cannot start %s", o->argv[0]);
 }

@@ -148,4 +148,51 @@ struct proto_accept {
 	uint32_t flush_ms; /* CUPTI flush period */
 };
 
+/* --- attach -------------------------------------------------------------------
+ *
+ * A process whose environment sets PROTO_ENV_ATTACH (to anything but "" or
+ * "0") and not PROTO_ENV_SOCKET starts its collector dormant: at its first
+ * CUDA, NVTX or OpenCL call the collector binds an owner-only Unix socket,
+ * the rendezvous, at capture/attach_path.h's path for its pid, and a thread
+ * of its own waits there in poll(); nothing is captured and no backend
+ * records. `tstop attach PID` connects to the rendezvous (the collector
+ * checks that the peer runs as its user), sends struct proto_attach with the
+ * path of tstop's own capture socket, and the collector connects to that
+ * socket exactly as a recorded process does (proto_connect, proto_accept +
+ * memfd, HELLO first in the new ring), then answers struct proto_attached.
+ * The rendezvous connection stays open as the session's control: when tstop
+ * closes it (or the capture connection closes, tstop gone), the collector
+ * flushes its backends, sends what is still open, closes the capture
+ * connection, drops its ring and goes dormant again. Every session starts
+ * with fresh ids (from 1), like a new process. While a session runs, another
+ * attach is answered PROTO_ATTACH_BUSY.
+ */
+#define PROTO_ENV_ATTACH      "TSTOP_ATTACH"     /* "1": start dormant, attachable */
+#define PROTO_ENV_ATTACH_DIR  "TSTOP_ATTACH_DIR" /* directory of the rendezvous sockets */
+#define PROTO_ATTACH_PREFIX   "tstop-attach-"    /* rendezvous socket name: prefix + decimal pid */
+#define PROTO_SOCKET_PATH_MAX 108                /* bytes of sockaddr_un.sun_path, NUL included */
+
+/* tstop attach -> collector, on the rendezvous socket. */
+struct proto_attach {
+	uint64_t magic; /* PROTO_MAGIC */
+	uint32_t version;
+	uint32_t reserved;
+	char socket[PROTO_SOCKET_PATH_MAX]; /* tstop's capture socket, NUL-terminated */
+};
+
+enum proto_attach_status {
+	PROTO_ATTACH_OK = 0,      /* connected: HELLO is in the new ring */
+	PROTO_ATTACH_BUSY = 1,    /* another tstop is attached */
+	PROTO_ATTACH_FAILED = 2,  /* the capture socket refused it, or the ring could not be mapped */
+	PROTO_ATTACH_BAD = 3,     /* malformed request or another protocol version */
+	PROTO_ATTACH_EXITING = 4, /* the process is exiting */
+};
+
+/* Collector -> tstop attach, on the rendezvous socket, once per request. */
+struct proto_attached {
+	uint64_t magic; /* PROTO_MAGIC */
+	uint32_t version;
+	int32_t status; /* enum proto_attach_status */
+};
+
 #endif

@@ -29,7 +29,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -47,22 +46,16 @@
 #include "capture/proto.h"
 #include "capture/server.h"
 #include "capture/sink.h"
+#include "cli/capture_cli.h"
 #include "cli/cli_common.h"
 #include "cli/cmds.h"
-#include "report/format.h"
-#include "trace/meta.h"
 #include "util/xalloc.h"
 
-#define RECORD_EXIT_FAILURE   125
-#define RECORD_TICK_MS        10
-#define RECORD_FLUSH_MS       100
-#define RECORD_PROGRESS_MS    500
-#define RECORD_GRACE_MS       1000
-#define RECORD_RING_DEFAULT   (16u << 20)
-#define RECORD_FLUSH_DEFAULT  100u
-#define RECORD_POLL_BUDGET    (1u << 20) /* records per ring per loop turn */
-#define RECORD_MAX_NAME_TRIES 1000
-#define RECORD_SUMMARY_PROCS  20 /* processes listed in the summary */
+#define RECORD_EXIT_FAILURE 125
+#define RECORD_TICK_MS      10
+#define RECORD_FLUSH_MS     100
+#define RECORD_GRACE_MS     1000
+#define RECORD_POLL_BUDGET  (1u << 20) /* records per ring per loop turn */
 
 static const char cmd_record_usage[] =
     "Usage: tstop record [OPTION]... [--] PROGRAM [ARG]...\n"
@@ -183,87 +176,6 @@ static void record_signals_restore(struct record_signals *rs)
 	close(rs->pipe[1]);
 }
 
-/* --- small helpers ---------------------------------------------------------------- */
-
-/* CLOCK_MONOTONIC in nanoseconds: the session clock. */
-static int64_t record_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Joins argv[0..n-1] with spaces into a new string. */
-static char *record_join(char *const *argv, int n)
-{
-	size_t len = 1;
-	for (int i = 0; i < n; i++)
-		len += strlen(argv[i]) + 1;
-	char *s = xmalloc(len);
-	s[0] = '\0';
-	size_t k = 0;
-	for (int i = 0; i < n; i++) {
-		size_t l = strlen(argv[i]);
-		if (i)
-			s[k++] = ' ';
-		memcpy(s + k, argv[i], l);
-		k += l;
-	}
-	s[k] = '\0';
-	return s;
-}
-
-/* Parses a ring size: a power of two in the ring's range, K/M/G suffix. */
-static int record_parse_size(const char *arg, size_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(arg, &end, 10);
-	if (end == arg || errno || arg[0] == '-')
-		return -1;
-	unsigned shift = 0;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || v > (RING_MAX_SIZE >> shift))
-		return -1;
-	v <<= shift;
-	if (v < RING_MIN_SIZE || v > RING_MAX_SIZE || (v & (v - 1)))
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}
-
-/* Parses --kinds: sets the capture bits of *flags. */
-static int record_parse_kinds(const char *arg, uint32_t *flags)
-{
-	char *copy = xstrdup(arg), *save = NULL;
-	uint32_t f = 0;
-	int rc = 0;
-	for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(k, "cuda"))
-			f |= PROTO_OPT_CUDA;
-		else if (!strcmp(k, "nvtx"))
-			f |= PROTO_OPT_NVTX;
-		else if (!strcmp(k, "opencl"))
-			f |= PROTO_OPT_OPENCL;
-		else if (!strcmp(k, "all"))
-			f |= PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
-		else
-			rc = -1;
-	}
-	free(copy);
-	if (rc || !f)
-		return -1;
-	*flags = (*flags & ~(PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL)) | f;
-	return 0;
-}
-
 /* A usage error of `tstop record`: message and hint, exit 125. */
 static int record_usage_error(const char *fmt, const char *arg)
 {
@@ -290,8 +202,8 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
 	    {NULL, 0, NULL, 0},
 	};
 	o->flags = PROTO_OPT_STACKS | PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
-	o->ring_size = RECORD_RING_DEFAULT;
-	o->flush_ms = RECORD_FLUSH_DEFAULT;
+	o->ring_size = CLI_CAPTURE_RING_DEFAULT;
+	o->flush_ms = CLI_CAPTURE_FLUSH_DEFAULT;
 	/* cli_getopt permutes argv; "+" (stop at the first non-option) must
 	 * lead the option string, before the ':' that reports missing values. */
 	optind = 0;
@@ -320,7 +232,7 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
 				    "--duration needs a positive number of seconds, not '%s'", optarg);
 			break;
 		case OPT_KINDS:
-			if (record_parse_kinds(optarg, &o->flags) < 0)
+			if (cli_capture_parse_kinds(optarg, &o->flags) < 0)
 				return record_usage_error(
 				    "--kinds takes cuda, nvtx, opencl (comma-separated), not '%s'", optarg);
 			break;
@@ -328,7 +240,7 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
 			o->flags &= ~PROTO_OPT_STACKS;
 			break;
 		case OPT_RING_SIZE:
-			if (record_parse_size(optarg, &o->ring_size) < 0)
+			if (cli_capture_parse_size(optarg, &o->ring_size) < 0)
 				return record_usage_error(
 				    "--ring-size needs a power of two from 4K to 1G, not '%s'", optarg);
 			break;
@@ -361,78 +273,8 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
 	int nopt = optind - 1;
 	if (nopt > 0 && !strcmp(argv[optind - 1], "--"))
 		nopt--;
-	o->options_text = record_join(argv + 1, nopt);
+	o->options_text = cli_capture_join(argv + 1, nopt);
 	return -1;
-}
-
-/* --- the output file --------------------------------------------------------------- */
-
-/* Chooses the output path and makes sure it can be written without
- * overwriting anything unasked: a new file is created empty now (so the
- * name is ours) and *created says so, for removal if the program cannot be
- * started. Returns the path (allocated), or NULL after printing an error. */
-static char *record_output_path(const struct record_opts *o, bool *created)
-{
-	*created = false;
-	if (o->output) {
-		size_t n = strlen(o->output);
-		char *path;
-		if (n >= 4 && !strcmp(o->output + n - 4, ".sbt")) {
-			path = xstrdup(o->output);
-		} else {
-			path = xmalloc(n + 5);
-			memcpy(path, o->output, n);
-			memcpy(path + n, ".sbt", 5);
-		}
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0) {
-			close(fd);
-			*created = true;
-			return path;
-		}
-		if (errno == EEXIST && o->force) {
-			struct stat st;
-			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-				cli_error("record", "%s is a directory", path);
-			} else if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-				close(fd);
-				return path;
-			} else {
-				cli_error("record", "cannot write %s: %s", path, strerror(errno));
-			}
-		} else if (errno == EEXIST) {
-			cli_error("record", "%s exists; use -f to overwrite it, or -o to name another file",
-			          path);
-		} else {
-			cli_error("record", "cannot create %s: %s", path, strerror(errno));
-		}
-		free(path);
-		return NULL;
-	}
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	char path[64];
-	for (int i = 0; i < RECORD_MAX_NAME_TRIES; i++) {
-		if (i == 0)
-			snprintf(path, sizeof(path), "tstop-%s.sbt", stamp);
-		else
-			snprintf(path, sizeof(path), "tstop-%s-%d.sbt", stamp, i);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0) {
-			close(fd);
-			*created = true;
-			return xstrdup(path);
-		}
-		if (errno != EEXIST) {
-			cli_error("record", "cannot create %s: %s", path, strerror(errno));
-			return NULL;
-		}
-	}
-	cli_error("record", "no free output name like tstop-%s-N.sbt; use -o", stamp);
-	return NULL;
 }
 
 /* --- the run ----------------------------------------------------------------------- */
@@ -449,34 +291,12 @@ struct record_run {
 	int child_status;
 	bool detached;     /* capture stopped on --duration or a write error */
 	bool write_failed; /* the file could not be written */
-	bool progress;     /* a progress line is on stderr */
-	bool tty;
-	int64_t start, last_flush, last_progress, exit_time;
-	uint64_t last_events;
+	struct cli_capture_progress prog;
+	int64_t start, last_flush, exit_time;
 	int interrupts_seen;
 	int exit_interrupts; /* interrupts_seen when the program exited */
 	int fwd_seen[4];
 };
-
-/* Clears the progress line before something else is printed. */
-static void record_clear_progress(struct record_run *r)
-{
-	if (r->progress) {
-		fputs("\r\033[K", stderr);
-		r->progress = false;
-	}
-}
-
-/* LOG records and the drain's notes: "tstop: [pid N] warning: ...". */
-static void record_log(void *arg, uint32_t pid, enum proto_log_level level, const char *msg, size_t len)
-{
-	struct record_run *r = arg;
-	record_clear_progress(r);
-	static const char *const levels[] = {"", "warning: ", "error: "};
-	fprintf(stderr, "tstop: [pid %" PRIu32 "] %s", pid, levels[level <= PROTO_LOG_ERROR ? level : 0]);
-	report_write_text(stderr, msg, len);
-	fputc('\n', stderr);
-}
 
 /* Server callback: a process connected with ring `ring`. */
 static void *record_connected(void *arg, uint32_t pid, uint32_t ppid, struct ring *ring)
@@ -491,7 +311,7 @@ static void *record_connected(void *arg, uint32_t pid, uint32_t ppid, struct rin
 static void record_closed(void *arg, void *handle, bool have_status, int wait_status)
 {
 	struct record_run *r = arg;
-	capture_drain_close(r->d, handle, record_now(), have_status, wait_status);
+	capture_drain_close(r->d, handle, cli_capture_now(), have_status, wait_status);
 }
 
 /* Stops capturing from every process still attached (they run on). */
@@ -513,28 +333,13 @@ static void record_detach_all(struct record_run *r)
 	r->detached = true;
 }
 
-/* Redraws the one-line progress: elapsed, events, events/s, lost. */
-static void record_show_progress(struct record_run *r, int64_t now)
-{
-	const struct capture_drain_stats *st = capture_drain_stats(r->d);
-	double dt = (double)(now - r->last_progress) / 1e9;
-	double rate = dt > 0 ? (double)(st->events - r->last_events) / dt : 0;
-	fprintf(stderr,
-	        "\r\033[Ktstop: recording %.1f s  %" PRIu64 " events  %.0f events/s  %" PRIu64 " lost",
-	        (double)(now - r->start) / 1e9, st->events, rate, trace_session_lost_total(r->s));
-	fflush(stderr);
-	r->progress = true;
-	r->last_progress = now;
-	r->last_events = st->events;
-}
-
 /* Flushes the file; on failure stops capturing (the program runs on). */
 static void record_flush(struct record_run *r)
 {
 	struct err e = {{0}};
 	if (r->write_failed || capture_drain_flush(r->d, &e) == 0)
 		return;
-	record_clear_progress(r);
+	cli_capture_progress_clear(&r->prog);
 	cli_error("record", "%s; capture stopped, the program runs on", e.msg);
 	r->write_failed = true;
 	record_detach_all(r);
@@ -556,7 +361,7 @@ static void record_handle_signals(struct record_run *r)
 		return;
 	int before = r->interrupts_seen;
 	r->interrupts_seen = ints;
-	record_clear_progress(r);
+	cli_capture_progress_clear(&r->prog);
 	if (r->child_running && before == 0 && ints == 1) {
 		fprintf(stderr, "tstop: interrupt passed to the program; interrupt again to kill it\n");
 	} else if (r->child_running) {
@@ -576,7 +381,7 @@ static void record_reap(struct record_run *r)
 		return;
 	r->child_running = false;
 	r->child_status = status;
-	r->exit_time = record_now();
+	r->exit_time = cli_capture_now();
 	r->exit_interrupts = r->interrupts_seen;
 	capture_drain_process_exit(r->d, (uint32_t)r->pid, r->exit_time, status);
 }
@@ -595,7 +400,7 @@ static bool record_done(struct record_run *r, int64_t now)
 	if (now - r->exit_time > (int64_t)RECORD_GRACE_MS * 1000000 ||
 	    r->interrupts_seen > r->exit_interrupts) {
 		size_t n = capture_drain_attached(r->d);
-		record_clear_progress(r);
+		cli_capture_progress_clear(&r->prog);
 		if (n)
 			fprintf(stderr,
 			        "tstop: %zu process%s still running after the program exited; detaching\n", n,
@@ -622,7 +427,7 @@ static void record_loop(struct record_run *r, int wake_fd)
 		 * once instead of waiting for an answer. */
 		struct err e = {{0}};
 		if (capture_server_step(r->server, &e) < 0 && !r->write_failed) {
-			record_clear_progress(r);
+			cli_capture_progress_clear(&r->prog);
 			cli_error("record", "%s; capture stopped", e.msg);
 			r->write_failed = true;
 			record_detach_all(r);
@@ -630,9 +435,9 @@ static void record_loop(struct record_run *r, int wake_fd)
 		busy = capture_drain_poll(r->d, RECORD_POLL_BUDGET) > 0;
 		record_reap(r);
 		record_handle_signals(r);
-		int64_t now = record_now();
+		int64_t now = cli_capture_now();
 		if (!r->detached && r->o->duration > 0 && (double)(now - r->start) >= r->o->duration * 1e9) {
-			record_clear_progress(r);
+			cli_capture_progress_clear(&r->prog);
 			fprintf(stderr, "tstop: %g s elapsed; capture stopped, the program runs on\n",
 			        r->o->duration);
 			record_detach_all(r);
@@ -641,99 +446,10 @@ static void record_loop(struct record_run *r, int wake_fd)
 			record_flush(r);
 			r->last_flush = now;
 		}
-		if (r->tty && now - r->last_progress >= (int64_t)RECORD_PROGRESS_MS * 1000000)
-			record_show_progress(r, now);
+		cli_capture_progress_tick(&r->prog, r->d, r->s, "recording", now);
 		if (record_done(r, now))
 			break;
 	}
-}
-
-/* Writes the metadata of the session. */
-static void record_meta(struct record_run *r)
-{
-	char *cmd = NULL;
-	int n = 0;
-	while (r->o->argv[n])
-		n++;
-	cmd = record_join(r->o->argv, n);
-	capture_drain_meta(r->d, TRACE_META_COMMAND, cmd);
-	free(cmd);
-	char host[256] = "";
-	if (gethostname(host, sizeof(host) - 1) < 0)
-		host[0] = '\0';
-	capture_drain_meta(r->d, TRACE_META_HOST, host);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	char num[32];
-	snprintf(num, sizeof(num), "%lld", (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec);
-	capture_drain_meta(r->d, TRACE_META_START_TIME, num);
-	capture_drain_meta(r->d, TRACE_META_VERSION, TSTOP_VERSION);
-	capture_drain_meta(r->d, TRACE_META_CAPTURE_OPTIONS, r->o->options_text);
-	capture_drain_meta(r->d, "clock", "CLOCK_MONOTONIC");
-}
-
-/* Prints the end summary on stderr. */
-static void record_summary(struct record_run *r, uint64_t bytes)
-{
-	const struct capture_drain_stats *st = capture_drain_stats(r->d);
-	record_clear_progress(r);
-	fprintf(stderr, "tstop: recorded %" PRIu64 " events in %.3f s", st->events,
-	        (double)(record_now() - r->start) / 1e9);
-	const char *sep = ": ";
-	for (unsigned k = 1; k <= TRACE_KIND_MAX; k++) {
-		if (st->events_by_kind[k]) {
-			fprintf(stderr, "%s%" PRIu64 " %s", sep, st->events_by_kind[k], trace_kind_name(k));
-			sep = ", ";
-		}
-	}
-	fputc('\n', stderr);
-	uint64_t lost = trace_session_lost_total(r->s);
-	if (lost) {
-		fprintf(stderr, "tstop: lost %" PRIu64 " events:", lost);
-		for (size_t i = 0; i < trace_session_loss_count(r->s); i++) {
-			const struct trace_loss *l = trace_session_loss(r->s, i);
-			fprintf(stderr, " %" PRIu64 " (pid %" PRIu32 ", ", l->count, l->pid);
-			report_write_text(stderr, trace_session_string(r->s, l->source, NULL),
-			                  strlen(trace_session_string(r->s, l->source, NULL)));
-			fputc(')', stderr);
-		}
-		fputs("; a bigger --ring-size or --block avoids ring losses\n", stderr);
-	}
-	if (st->dropped_records)
-		fprintf(stderr, "tstop: dropped %" PRIu64 " malformed records from the collectors\n",
-		        st->dropped_records);
-	size_t nproc = trace_session_process_count(r->s);
-	for (size_t i = 0; i < nproc; i++) {
-		if (i == RECORD_SUMMARY_PROCS && nproc > RECORD_SUMMARY_PROCS + 1) {
-			fprintf(stderr, "  ... and %zu more processes (tstop info %s lists them)\n",
-			        nproc - i, r->path);
-			break;
-		}
-		const struct trace_process *p = trace_session_process(r->s, i);
-		fprintf(stderr, "  pid %-7" PRIu32 " ", p->pid);
-		switch (p->state) {
-		case TRACE_PROC_EXITED:
-			fprintf(stderr, "exited %-10" PRId32 " ", p->status);
-			break;
-		case TRACE_PROC_SIGNALED:
-			fprintf(stderr, "killed by signal %-3" PRId32 " ", p->status);
-			break;
-		case TRACE_PROC_DETACHED:
-			fprintf(stderr, "%-17s ", "detached");
-			break;
-		case TRACE_PROC_ENDED:
-			fprintf(stderr, "%-17s ", "ended");
-			break;
-		default:
-			fprintf(stderr, "%-17s ", "running");
-			break;
-		}
-		size_t len;
-		const char *cmd = trace_session_string(r->s, p->command, &len);
-		report_write_text(stderr, cmd, len > 200 ? 200 : len);
-		fputc('\n', stderr);
-	}
-	fprintf(stderr, "tstop: wrote %s (%" PRIu64 " bytes)\n", r->path, bytes);
 }
 
 /* The exit status of tstop for the run. */
@@ -765,17 +481,24 @@ int cmd_record(int argc, char **argv)
 		return RECORD_EXIT_FAILURE;
 	}
 	bool created;
-	char *path = record_output_path(&o, &created);
+	char *path = cli_capture_output_path("record", o.output, o.force, &created);
 	if (!path) {
 		free(o.options_text);
 		return RECORD_EXIT_FAILURE;
 	}
 
-	struct record_run r = {.o = &o, .path = path, .tty = isatty(STDERR_FILENO) == 1};
+	struct record_run r = {.o = &o, .path = path};
+	cli_capture_progress_init(&r.prog, cli_capture_now());
 	r.s = trace_session_new();
-	struct capture_drain_options dopts = {.keep_events = false, .log = record_log, .log_arg = &r};
+	struct capture_drain_options dopts = {
+	    .keep_events = false, .log = cli_capture_log, .log_arg = &r.prog};
 	r.d = capture_drain_new(r.s, &dopts);
-	record_meta(&r);
+	int argc_prog = 0;
+	while (o.argv[argc_prog])
+		argc_prog++;
+	char *command = cli_capture_join(o.argv, argc_prog);
+	cli_capture_meta(r.d, command, o.options_text);
+	free(command);
 	struct capture_server_options sopts = {.ring_size = o.ring_size,
 	                                       .block = o.block,
 	                                       .flags = o.flags,
@@ -794,7 +517,7 @@ int cmd_record(int argc, char **argv)
 		cli_error("record", "%s", e.msg);
 		goto out_unlink;
 	}
-	r.start = record_now();
+	r.start = cli_capture_now();
 	struct capture_launch_options lopts = {.argv = o.argv,
 	                                       .socket_path = capture_server_path(r.server),
 	                                       .library = library,
@@ -808,7 +531,7 @@ int cmd_record(int argc, char **argv)
 	int n = 0;
 	while (o.argv[n])
 		n++;
-	char *cmd = record_join(o.argv, n);
+	char *cmd = cli_capture_join(o.argv, n);
 	struct trace_process proc = {.pid = (uint32_t)r.pid,
 	                             .ppid = (uint32_t)getpid(),
 	                             .command = trace_session_intern_cstr(r.s, cmd),
@@ -826,20 +549,21 @@ int cmd_record(int argc, char **argv)
 		capture_sink_close(r.sink, NULL);
 		goto out_signals;
 	}
-	r.last_flush = r.last_progress = r.start;
+	r.last_flush = r.start;
+	cli_capture_progress_init(&r.prog, r.start);
 	record_loop(&r, sig.pipe[0]);
 
 	capture_drain_poll(r.d, SIZE_MAX);
 	struct err fe = {{0}};
 	if (capture_drain_flush(r.d, &fe) < 0 && !r.write_failed) {
-		record_clear_progress(&r);
+		cli_capture_progress_clear(&r.prog);
 		cli_error("record", "%s", fe.msg);
 		r.write_failed = true;
 	}
 	uint64_t bytes = capture_sbt_sink_bytes(r.sink);
 	if (capture_sink_close(r.sink, &fe) < 0) {
 		if (!r.write_failed) {
-			record_clear_progress(&r);
+			cli_capture_progress_clear(&r.prog);
 			cli_error("record", "%s", fe.msg);
 		}
 		r.write_failed = true;
@@ -848,7 +572,7 @@ int cmd_record(int argc, char **argv)
 		if (stat(path, &st) == 0)
 			bytes = (uint64_t)st.st_size;
 	}
-	record_summary(&r, bytes);
+	cli_capture_summary(&r.prog, r.d, r.s, path, bytes);
 	rc = record_exit_status(&r);
 	created = false; /* the file is the result now */
 out_signals:

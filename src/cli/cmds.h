@@ -22,4 +22,14 @@ int cmd_stats(int argc, char **argv);
  * tstop itself failed. */
 int cmd_record(int argc, char **argv);
 
+/* tstop launch [OPTION]... -- PROGRAM [ARG]...: exec a program with the
+ * collector dormant, ready for tstop attach (cmd_launch.c). Returns only
+ * when the program could not be started (125). */
+int cmd_launch(int argc, char **argv);
+
+/* tstop attach [OPTION]... PID: capture from a process whose collector is
+ * dormant until Ctrl-C or --duration, the process running on
+ * (cmd_attach.c). */
+int cmd_attach(int argc, char **argv);
+
 #endif

@@ -2,7 +2,8 @@
  * test_inject_table.c - the collector's pure helpers: the lock-free-read
  * interning table (dense ids in insertion order, growth, keys of every
  * length, discarded entries not using up ids, clearing, readers running
- * while a writer inserts) and the text conversions (wide strings to UTF-8
+ * while a writer inserts, ids restarting at 1 in each generation with the
+ * entries kept) and the text conversions (wide strings to UTF-8
  * with replacement and whole-character truncation, /proc cmdline joining).
  *
  * The helpers belong to libtstop-inject.so, not to the core library the
@@ -20,14 +21,15 @@
 #include "capture/inject/inject_table.c"
 #include "capture/inject/inject_text.c"
 
-/* Inserts `key` under the table lock as the collector does; returns the id. */
-static uint32_t test_insert(struct inj_table *t, const void *key, size_t len)
+/* Inserts `key` in generation `gen` under the table lock as the collector
+ * does; returns the id. */
+static uint32_t test_insert_gen(struct inj_table *t, uint32_t gen, const void *key, size_t len)
 {
 	uint64_t h = inj_hash(key, len);
 	pthread_mutex_lock(&t->lock);
-	uint32_t id = inj_table_find(t, h, key, len);
+	uint32_t id = inj_table_find(t, gen, h, key, len);
 	if (!id) {
-		struct inj_entry *e = inj_table_prepare(t, h, key, len);
+		struct inj_entry *e = inj_table_prepare(t, gen, h, key, len);
 		assert_non_null(e);
 		id = e->id;
 		inj_table_publish(t, e);
@@ -36,9 +38,19 @@ static uint32_t test_insert(struct inj_table *t, const void *key, size_t len)
 	return id;
 }
 
+static uint32_t test_insert(struct inj_table *t, const void *key, size_t len)
+{
+	return test_insert_gen(t, 0, key, len);
+}
+
+static uint32_t test_find_gen(const struct inj_table *t, uint32_t gen, const void *key, size_t len)
+{
+	return inj_table_find(t, gen, inj_hash(key, len), key, len);
+}
+
 static uint32_t test_find(const struct inj_table *t, const void *key, size_t len)
 {
-	return inj_table_find(t, inj_hash(key, len), key, len);
+	return test_find_gen(t, 0, key, len);
 }
 
 static void test_table_basic(void **state)
@@ -62,7 +74,7 @@ static void test_table_basic(void **state)
 
 	/* A discarded entry does not use up its id. */
 	pthread_mutex_lock(&t.lock);
-	struct inj_entry *e = inj_table_prepare(&t, inj_hash("zz", 2), "zz", 2);
+	struct inj_entry *e = inj_table_prepare(&t, 0, inj_hash("zz", 2), "zz", 2);
 	assert_non_null(e);
 	assert_int_equal(e->id, 5);
 	inj_table_discard(e);
@@ -116,6 +128,50 @@ static void test_table_growth(void **state)
 		uint64_t k = pc * 0x1000 + 0x400000;
 		assert_int_equal(test_find(&t, &k, sizeof(k)), N + pc + 1);
 	}
+	inj_table_clear(&t);
+}
+
+/* A new generation restarts the ids at 1 in the order values are used
+ * again, keeps the entries (no second entry for a key), and lookups in one
+ * generation never see another's ids; an existing entry that is prepared
+ * and discarded keeps its old id. */
+static void test_table_generations(void **state)
+{
+	(void)state;
+	struct inj_table t;
+	inj_table_init(&t);
+	assert_int_equal(test_insert_gen(&t, 0, "a", 1), 1);
+	assert_int_equal(test_insert_gen(&t, 0, "b", 1), 2);
+	assert_int_equal(test_insert_gen(&t, 0, "c", 1), 3);
+	assert_int_equal(test_find_gen(&t, 1, "a", 1), 0);
+	assert_int_equal(test_find_gen(&t, 1, "c", 1), 0);
+	/* Generation 1 uses c, then a new key, then a. */
+	assert_int_equal(test_insert_gen(&t, 1, "c", 1), 1);
+	assert_int_equal(test_insert_gen(&t, 1, "d", 1), 2);
+	assert_int_equal(test_insert_gen(&t, 1, "a", 1), 3);
+	assert_int_equal(test_find_gen(&t, 1, "b", 1), 0);
+	assert_int_equal(test_find_gen(&t, 1, "c", 1), 1);
+	assert_int_equal(test_find_gen(&t, 0, "c", 1), 0); /* its generation-0 id is gone */
+	assert_int_equal(test_find_gen(&t, 0, "b", 1), 2);
+	assert_int_equal(t.count, 4);
+	assert_int_equal(t.next_id, 4);
+	/* Preparing b again in generation 1 and giving up: b keeps its
+	 * generation-0 id and id 4 stays free. */
+	pthread_mutex_lock(&t.lock);
+	struct inj_entry *e = inj_table_prepare(&t, 1, inj_hash("b", 1), "b", 1);
+	assert_non_null(e);
+	assert_int_equal(e->id, 4);
+	inj_table_discard(e);
+	pthread_mutex_unlock(&t.lock);
+	assert_int_equal(test_find_gen(&t, 0, "b", 1), 2);
+	assert_int_equal(test_find_gen(&t, 1, "b", 1), 0);
+	assert_int_equal(test_insert_gen(&t, 1, "e", 1), 4);
+	assert_int_equal(test_insert_gen(&t, 1, "b", 1), 5);
+	assert_int_equal(t.count, 5);
+	/* Generation 7 (generations may skip numbers) starts again at 1. */
+	assert_int_equal(test_insert_gen(&t, 7, "e", 1), 1);
+	assert_int_equal(test_find_gen(&t, 1, "e", 1), 0);
+	assert_int_equal(t.count, 5);
 	inj_table_clear(&t);
 }
 
@@ -221,13 +277,10 @@ static void test_cmdline_join(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table_basic),
-	    cmocka_unit_test(test_table_static_init),
-	    cmocka_unit_test(test_table_growth),
-	    cmocka_unit_test(test_hash),
-	    cmocka_unit_test(test_table_concurrent_readers),
-	    cmocka_unit_test(test_wide_to_utf8),
-	    cmocka_unit_test(test_cmdline_join),
+	    cmocka_unit_test(test_table_basic),  cmocka_unit_test(test_table_static_init),
+	    cmocka_unit_test(test_table_growth), cmocka_unit_test(test_table_generations),
+	    cmocka_unit_test(test_hash),         cmocka_unit_test(test_table_concurrent_readers),
+	    cmocka_unit_test(test_wide_to_utf8), cmocka_unit_test(test_cmdline_join),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

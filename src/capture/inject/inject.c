@@ -6,6 +6,10 @@
  * State of one process image (inj_hot.state):
  *
  *      UNTRIED --first use, connected, HELLO sent--> ACTIVE --shutdown--> DONE
+ *         |                                           ^    |
+ *         |                              attach (1)   |    | detach (2), generation + 1
+ *         |                                           |    v
+ *         +--no PROTO_ENV_SOCKET, PROTO_ENV_ATTACH--> DORMANT --shutdown--> DONE
  *         |
  *         +--no PROTO_ENV_SOCKET, connect/refusal/attach failed--> OFF
  *
@@ -19,24 +23,51 @@
  * ring; nothing here waits except a ring in blocking mode, which bounds its
  * own wait.
  *
- * Ids. Each table (strings, tracks, launches, NVTX attributes, frames,
- * stacks; memops are numbered, not interned) hands out ids densely from 1,
- * in the order their definitions enter the ring: a new value takes the
- * table's lock, its definition is reserved and committed, and only then is
- * its id published (inject_table.h). A definition that finds the ring full
- * is not published and its id is not used up; the caller gets 0.
+ * Attach (proto.h: attach). A process started for attach binds its
+ * rendezvous socket at first use and goes DORMANT: every entry point is a
+ * no-op as in OFF, and one thread of the collector's own (inj_attach_main,
+ * all signals blocked) sleeps in poll() on the rendezvous, and while a
+ * session runs on its control connection and capture socket too; it is the
+ * only thread that moves between DORMANT and ACTIVE, under conn_lock.
+ *   (1) A same-user `tstop attach` asks: the thread connects to tstop's
+ *       capture socket as in record, maps the new ring, sends HELLO, goes
+ *       ACTIVE, runs the backends' session start functions and answers.
+ *   (2) The control connection or the capture socket closes: the thread
+ *       runs the flush, exit and session stop functions (what is open is
+ *       sent), goes DORMANT with the next generation, waits INJ_RETIRE_MS
+ *       for threads that were writing records, closes the capture
+ *       connection and retires the ring: its pages are replaced with
+ *       private zero pages, so tstop's memory goes back to the system while
+ *       a thread that still holds the ring writes into nothing. The handle
+ *       itself is freed INJ_RETIRED_KEEP sessions later.
+ * Process exit (inject_shutdown) and a detach both claim `shutting`, so one
+ * session is ended once. A thread that was inside the collector when a
+ * session ended reads only memory that stays valid (tables keep their
+ * entries, see Ids); at worst one record it was writing lands in the next
+ * session, where tstop checks it like any other.
  *
- * Fork. The child handler closes the parent's socket, forgets the parent's
+ * Ids. Each table (strings, tracks, launches, NVTX attributes, frames,
+ * stacks; memops are numbered, not interned) hands out ids densely from 1
+ * per generation, in the order their definitions enter the ring: a new
+ * value takes the table's lock, its definition is reserved and committed,
+ * and only then is its id published (inject_table.h). A definition that
+ * finds the ring full is not published and its id is not used up; the
+ * caller gets 0. Each session is a generation: after a detach, every value
+ * is defined again, under a new id, at its first use in the next session.
+ *
+ * Fork. The child handler closes the parent's sockets, forgets the parent's
  * ring, bumps the generation and goes back to UNTRIED: the child's next
- * collector call connects as a process of its own (its parent recorded),
- * and that connection empties the tables, whose ids belonged to the parent.
- * Per-thread caches carry the generation they were filled in.
+ * collector call connects as a process of its own (its parent recorded), or
+ * goes DORMANT with a rendezvous of its own, and that first use empties the
+ * tables, whose entries belonged to the parent (no other thread reads them
+ * before the state leaves UNTRIED). Per-thread caches carry the generation
+ * they were filled in.
  *
  * Lock order (the fork prepare handler takes them all in this order):
  * conn_lock, memop_lock, hook_lock, then the tables as listed in inj_tables. Table
  * locks are never nested: values a definition refers to (strings in a
  * track, frames in a stack) are interned before the table's lock is taken.
- * Backend hooks (flush, exit) are called with no lock held.
+ * Backend hooks (flush, exit, session) are called with no lock held.
  *
  * Nothing here prints to the target's stdout; diagnostics without a
  * connection go to stderr only when TSTOP_DEBUG is set.
@@ -46,6 +77,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -53,7 +85,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -63,6 +99,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "capture/attach_path.h"
 #include "capture/inject/inject_hot.h"
 #include "capture/inject/inject_table.h"
 #include "capture/inject/inject_text.h"
@@ -74,6 +111,8 @@
 #define INJ_LOG_MAX         1024u /* bytes of one PROTO_LOG message */
 #define INJ_STACK_SKIP_MAX  16u   /* frames inject_stack skips at most */
 #define INJ_THREAD_NAME_MAX 64u
+#define INJ_RETIRE_MS       20 /* detach: grace for records being written before the ring goes */
+#define INJ_RETIRED_KEEP    4u /* handles of retired rings kept before they are freed */
 
 /* Identity of a track in the tracks table: what trace_track_info calls the
  * identity (the pid is the ring's), without padding bytes. */
@@ -105,12 +144,24 @@ struct inj_core {
 	void (*flush[INJ_MAX_HOOKS])(void);
 	void (*at_exit[INJ_MAX_HOOKS])(int64_t now);
 	_Atomic unsigned nflush, nexit;
+	void (*sess_start[INJ_MAX_HOOKS])(void);
+	void (*sess_stop[INJ_MAX_HOOKS])(void);
+	_Atomic unsigned nsession;
 	bool process_hooks; /* atexit and pthread_atfork registered in this image */
 	char exe[PATH_MAX]; /* path of the main executable, for frames; "" unknown */
+	/* Attach: written by the attach thread (and the fork child handler). */
+	int listen_fd;                           /* rendezvous socket, -1 when none */
+	int ctrl_fd;                             /* the attached tstop's rendezvous connection, or -1 */
+	pid_t listen_pid;                        /* the process that bound listen_path */
+	char listen_path[PROTO_SOCKET_PATH_MAX]; /* "" when none */
+	struct ring *retired[INJ_RETIRED_KEEP];  /* rings of ended sessions, memory replaced */
+	unsigned retired_next;                   /* slot of the next retired ring */
 };
 
 static struct inj_core g = {
     .sock = -1,
+    .listen_fd = -1,
+    .ctrl_fd = -1,
     .conn_lock = PTHREAD_MUTEX_INITIALIZER,
     .memop_lock = PTHREAD_MUTEX_INITIALIZER,
     .memop_next = 1,
@@ -173,7 +224,8 @@ uint32_t inject_generation(void)
 static bool inj_send(uint8_t type, uint32_t id, const void *body, size_t blen, const void *tail, size_t tlen)
 {
 	size_t len = sizeof(struct proto_header) + blen + tlen;
-	unsigned char *p = ring_reserve(inj_hot.ring, (uint32_t)len);
+	struct ring *r = atomic_load_explicit(&inj_hot.ring, memory_order_relaxed);
+	unsigned char *p = ring_reserve(r, (uint32_t)len);
 	if (!p)
 		return false;
 	struct proto_header h = {.type = type, .id = id};
@@ -182,7 +234,7 @@ static bool inj_send(uint8_t type, uint32_t id, const void *body, size_t blen, c
 		memcpy(p + sizeof(h), body, blen);
 	if (tlen)
 		memcpy(p + sizeof(h) + blen, tail, tlen);
-	ring_commit(inj_hot.ring, p);
+	ring_commit(r, p);
 	return true;
 }
 
@@ -352,18 +404,74 @@ static void inj_at_exit(void);
 static void inj_fork_prepare(void);
 static void inj_fork_parent(void);
 static void inj_fork_child(void);
+static int inj_dormant_start(void);
+static void inj_ring_retire(struct ring *r);
+
+/* Registers the process-wide handlers (atexit, pthread_atfork) once per
+ * process image. Under conn_lock. */
+static void inj_process_hooks(void)
+{
+	if (!g.process_hooks) {
+		g.process_hooks = true;
+		atexit(inj_at_exit);
+		pthread_atfork(inj_fork_prepare, inj_fork_parent, inj_fork_child);
+	}
+}
+
+/* Under conn_lock: maps the ring in `memfd` (closed here) for the session on
+ * capture socket `sock` with the options of `acc`, and sends HELLO. Returns
+ * the ring, or NULL with `sock` closed when either failed. The state is
+ * left to the caller. */
+static struct ring *inj_session_open(int sock, const struct proto_accept *acc, int memfd)
+{
+	struct err e;
+	struct ring *r = ring_attach(memfd, &e);
+	close(memfd);
+	if (!r) {
+		inj_debug("cannot map the ring: %s", e.msg);
+		close(sock);
+		return NULL;
+	}
+	pthread_mutex_lock(&g.memop_lock);
+	g.memop_next = 1;
+	pthread_mutex_unlock(&g.memop_lock);
+	atomic_store_explicit(&inj_hot.ring, r, memory_order_relaxed);
+	g.sock = sock;
+	atomic_store_explicit(&inj_hot.flags, acc->flags, memory_order_relaxed);
+	g.flush_ms = acc->flush_ms;
+	if (!g.exe[0]) {
+		/* Once per process image: threads of an earlier session may read it. */
+		ssize_t n = readlink("/proc/self/exe", g.exe, sizeof(g.exe) - 1);
+		g.exe[n > 0 ? n : 0] = '\0';
+	}
+	if (!inj_send_hello()) {
+		inj_debug("the ring has no room for HELLO");
+		/* Closing the socket tells tstop; no thread has used the ring. */
+		close(sock);
+		g.sock = -1;
+		inj_ring_retire(r);
+		return NULL;
+	}
+	return r;
+}
 
 /* Under conn_lock, state UNTRIED: empties the tables when they belong to
- * another generation, connects, maps the ring, sends HELLO, and leaves the
- * state ACTIVE or OFF. */
+ * another generation, then connects, maps the ring and sends HELLO (record),
+ * or binds the rendezvous and starts the attach thread (attach), and leaves
+ * the state ACTIVE, DORMANT or OFF. */
 static void inj_connect_locked(void)
 {
 	uint32_t gen = atomic_load_explicit(&inj_hot.gen, memory_order_relaxed);
 	if (g.tables_gen != gen) {
 		/* A fork child: only this thread exists, and none reads the
-		 * tables before the state is ACTIVE again. */
+		 * tables or the parent's retired rings before the state is
+		 * ACTIVE or DORMANT again. */
 		for (size_t i = 0; i < INJ_NTABLES; i++)
 			inj_table_clear(inj_tables[i]);
+		for (unsigned i = 0; i < INJ_RETIRED_KEEP; i++) {
+			ring_close(g.retired[i]);
+			g.retired[i] = NULL;
+		}
 		g.memop_next = 1;
 		g.tables_gen = gen;
 	}
@@ -375,39 +483,19 @@ static void inj_connect_locked(void)
 	g.ppid = (uint32_t)getppid();
 	int state = INJ_OFF;
 	const char *path = getenv(PROTO_ENV_SOCKET);
-	if (!path || !*path)
+	if (!path || !*path) {
+		if (attach_path_enabled(getenv(PROTO_ENV_ATTACH)) && inj_dormant_start() == 0) {
+			inj_process_hooks();
+			state = INJ_DORMANT;
+		}
 		goto out;
+	}
 	struct proto_accept acc;
 	int memfd;
 	int sock = inj_dial(path, &acc, &memfd);
-	if (sock < 0)
+	if (sock < 0 || !inj_session_open(sock, &acc, memfd))
 		goto out;
-	struct err e;
-	struct ring *r = ring_attach(memfd, &e);
-	close(memfd);
-	if (!r) {
-		inj_debug("cannot map the ring: %s", e.msg);
-		close(sock);
-		goto out;
-	}
-	inj_hot.ring = r;
-	g.sock = sock;
-	inj_hot.flags = acc.flags;
-	g.flush_ms = acc.flush_ms;
-	ssize_t n = readlink("/proc/self/exe", g.exe, sizeof(g.exe) - 1);
-	g.exe[n > 0 ? n : 0] = '\0';
-	if (!inj_send_hello()) {
-		inj_debug("the ring has no room for HELLO");
-		/* The ring stays mapped (harmless); closing the socket tells tstop. */
-		close(sock);
-		g.sock = -1;
-		goto out;
-	}
-	if (!g.process_hooks) {
-		g.process_hooks = true;
-		atexit(inj_at_exit);
-		pthread_atfork(inj_fork_prepare, inj_fork_parent, inj_fork_child);
-	}
+	inj_process_hooks();
 	state = INJ_ACTIVE;
 out:
 	atomic_store_explicit(&inj_hot.state, state, memory_order_release);
@@ -444,7 +532,334 @@ bool inject_active(uint32_t option)
 {
 	if (!inj_live())
 		return false;
-	return option == 0 || (inj_hot.flags & option) != 0;
+	return option == 0 || (atomic_load_explicit(&inj_hot.flags, memory_order_relaxed) & option) != 0;
+}
+
+/* Connected, or dormant waiting for tstop attach (inject.h). */
+bool inject_present(void)
+{
+	int s = atomic_load_explicit(&inj_hot.state, memory_order_acquire);
+	if (s == INJ_UNTRIED) {
+		inj_connect();
+		s = atomic_load_explicit(&inj_hot.state, memory_order_acquire);
+	}
+	return s == INJ_ACTIVE || s == INJ_DORMANT;
+}
+
+/* --- attach ------------------------------------------------------------------- */
+
+/* Runs the session start (or stop) functions the backends registered. */
+static void inj_session_hooks(bool start)
+{
+	unsigned n = atomic_load_explicit(&g.nsession, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++) {
+		void (*fn)(void) = start ? g.sess_start[i] : g.sess_stop[i];
+		if (fn)
+			fn();
+	}
+}
+
+/* Runs the flush functions, then the exit functions with time `now`. */
+static void inj_end_hooks(int64_t now)
+{
+	unsigned n = atomic_load_explicit(&g.nflush, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		g.flush[i]();
+	n = atomic_load_explicit(&g.nexit, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		g.at_exit[i](now);
+}
+
+/* Replaces this process's mapping of ring `r` (an ended session's) with
+ * private zero pages of the same size, so that the memfd's pages go back to
+ * the system while a thread still holding `r` writes into nothing; keeps the
+ * handle, freeing the one retired INJ_RETIRED_KEEP sessions ago. The layout
+ * is ring.h's: the header page, then the data area, in one mapping. */
+static void inj_ring_retire(struct ring *r)
+{
+	unsigned char *data = (unsigned char *)(uintptr_t)ring_data(r);
+	size_t len = RING_HEADER_SIZE + ring_data_size(r);
+	if (mmap(data - RING_HEADER_SIZE, len, PROT_READ | PROT_WRITE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		inj_debug("cannot release the ring's memory: %s", strerror(errno));
+	unsigned slot = g.retired_next++ % INJ_RETIRED_KEEP;
+	ring_close(g.retired[slot]);
+	g.retired[slot] = r;
+}
+
+/* Ends the attached session (on the attach thread): see the file comment,
+ * (2). Does nothing when process exit is ending it. */
+static void inj_detach(void)
+{
+	if (atomic_exchange_explicit(&g.shutting, 1, memory_order_acq_rel))
+		return;
+	inj_end_hooks(inject_now());
+	inj_session_hooks(false);
+	pthread_mutex_lock(&g.conn_lock);
+	int expected = INJ_ACTIVE;
+	atomic_compare_exchange_strong_explicit(&inj_hot.state, &expected, INJ_DORMANT, memory_order_acq_rel,
+	                                        memory_order_acquire);
+	uint32_t gen = atomic_fetch_add_explicit(&inj_hot.gen, 1, memory_order_acq_rel) + 1;
+	g.tables_gen = gen; /* the tables keep their entries: ids are per generation */
+	pthread_mutex_unlock(&g.conn_lock);
+	struct timespec ts = {0, INJ_RETIRE_MS * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&g.conn_lock);
+	if (g.sock >= 0)
+		close(g.sock);
+	g.sock = -1;
+	if (g.ctrl_fd >= 0)
+		close(g.ctrl_fd);
+	g.ctrl_fd = -1;
+	inj_ring_retire(atomic_load_explicit(&inj_hot.ring, memory_order_relaxed));
+	pthread_mutex_unlock(&g.conn_lock);
+	atomic_store_explicit(&g.shutting, 0, memory_order_release);
+}
+
+/* Starts a session for the tstop whose capture socket is `path` (the attach
+ * thread, state DORMANT): see the file comment, (1). Returns a
+ * proto_attach_status. */
+static int inj_attach_session(const char *path)
+{
+	pthread_mutex_lock(&g.conn_lock);
+	if (atomic_load_explicit(&inj_hot.state, memory_order_acquire) != INJ_DORMANT) {
+		pthread_mutex_unlock(&g.conn_lock);
+		return PROTO_ATTACH_EXITING;
+	}
+	g.pid = (uint32_t)getpid();
+	g.ppid = (uint32_t)getppid();
+	struct proto_accept acc;
+	int memfd;
+	int sock = inj_dial(path, &acc, &memfd);
+	struct ring *r = sock < 0 ? NULL : inj_session_open(sock, &acc, memfd);
+	int expected = INJ_DORMANT;
+	if (r && !atomic_compare_exchange_strong_explicit(&inj_hot.state, &expected, INJ_ACTIVE,
+	                                                  memory_order_acq_rel, memory_order_acquire)) {
+		/* The process began exiting meanwhile. */
+		close(g.sock);
+		g.sock = -1;
+		pthread_mutex_unlock(&g.conn_lock);
+		return PROTO_ATTACH_EXITING;
+	}
+	pthread_mutex_unlock(&g.conn_lock);
+	if (!r)
+		return PROTO_ATTACH_FAILED;
+	inj_session_hooks(true);
+	return PROTO_ATTACH_OK;
+}
+
+/* Sends the answer `status` on rendezvous connection `fd` (best effort). */
+static void inj_attach_reply(int fd, int status)
+{
+	struct proto_attached a = {.magic = PROTO_MAGIC, .version = PROTO_VERSION, .status = status};
+	ssize_t n;
+	do {
+		n = send(fd, &a, sizeof(a), MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+}
+
+/* Reads exactly `len` bytes from `fd` (which has a receive timeout).
+ * Returns 0, or -1 on error, timeout or end of stream. */
+static int inj_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = recv(fd, (char *)buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Serves one connection on the rendezvous (the attach thread): checks that
+ * the peer is this user, reads its request and starts the session, keeping
+ * the connection as the session's control, or answers why not. */
+static void inj_attach_accept(void)
+{
+	int fd = accept4(g.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || clen != sizeof(cred) ||
+	    cred.uid != getuid()) {
+		inj_debug("refused an attach from another user");
+		close(fd);
+		return;
+	}
+	struct timeval tv = {INJ_IO_TIMEOUT_S, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct proto_attach req;
+	int status;
+	if (inj_read_full(fd, &req, sizeof(req)) < 0 || req.magic != PROTO_MAGIC ||
+	    req.version != PROTO_VERSION || !memchr(req.socket, '\0', sizeof(req.socket)) || !req.socket[0]) {
+		status = PROTO_ATTACH_BAD;
+	} else {
+		int s = atomic_load_explicit(&inj_hot.state, memory_order_acquire);
+		if (s == INJ_ACTIVE)
+			status = PROTO_ATTACH_BUSY;
+		else if (s != INJ_DORMANT)
+			status = PROTO_ATTACH_EXITING;
+		else
+			status = inj_attach_session(req.socket);
+	}
+	inj_attach_reply(fd, status);
+	if (status == PROTO_ATTACH_OK)
+		g.ctrl_fd = fd;
+	else
+		close(fd);
+}
+
+/* The attach thread: sleeps in poll() on the rendezvous and, during a
+ * session, on its control connection and capture socket, until the process
+ * image is done. */
+static void *inj_attach_main(void *arg)
+{
+	(void)arg;
+	/* The thread that started this one holds conn_lock until the state
+	 * (DORMANT) is published. */
+	pthread_mutex_lock(&g.conn_lock);
+	pthread_mutex_unlock(&g.conn_lock);
+	for (;;) {
+		int s = atomic_load_explicit(&inj_hot.state, memory_order_acquire);
+		if (s != INJ_DORMANT && s != INJ_ACTIVE)
+			break;
+		struct pollfd pfd[3] = {{.fd = g.listen_fd, .events = POLLIN},
+		                        {.fd = g.ctrl_fd, .events = POLLIN},
+		                        {.fd = g.sock, .events = POLLIN}};
+		/* poll ignores negative descriptors. */
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR || errno == ENOMEM)
+				continue;
+			break;
+		}
+		if ((pfd[1].revents | pfd[2].revents) && g.ctrl_fd >= 0)
+			inj_detach();
+		if (pfd[0].revents & POLLIN)
+			inj_attach_accept();
+		else if (pfd[0].revents)
+			break; /* the rendezvous was shut down */
+	}
+	return NULL;
+}
+
+/* Whether nobody listens on the Unix socket at `sa` (a dead process's). */
+static bool inj_socket_stale(const struct sockaddr_un *sa)
+{
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return false;
+	bool stale = connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno == ECONNREFUSED;
+	close(probe);
+	return stale;
+}
+
+/* Binds the rendezvous at `path` (0600), replacing a stale socket that
+ * nobody listens on (left by a killed process whose pid this one reuses).
+ * Returns the listening socket, or -1. */
+static int inj_rendezvous_bind(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc < 0 && errno == EADDRINUSE && inj_socket_stale(&sa)) {
+		unlink(path);
+		rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	}
+	if (rc < 0) {
+		inj_debug("cannot bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, 0600) < 0 || listen(fd, 8) < 0) {
+		inj_debug("cannot listen on %s: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Under conn_lock, at the first use of a process started for attach: binds
+ * the rendezvous (attach_path.h) and starts the attach thread. Returns 0,
+ * or -1 (the process then runs without the collector). */
+static int inj_dormant_start(void)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	bool xdg_dir = xdg && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode);
+	char dir[PROTO_SOCKET_PATH_MAX], path[PROTO_SOCKET_PATH_MAX];
+	bool fallback;
+	unsigned uid = (unsigned)getuid();
+	if (attach_path_dir(dir, sizeof(dir), getenv(PROTO_ENV_ATTACH_DIR), xdg, xdg_dir, uid, &fallback) <
+	        0 ||
+	    attach_path_socket(path, sizeof(path), dir, g.pid) < 0) {
+		inj_debug("no usable directory for the attach socket (%s is relative or too long)",
+		          PROTO_ENV_ATTACH_DIR);
+		return -1;
+	}
+	if (fallback && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		inj_debug("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	int bad = attach_path_check_dir(dir, fallback, uid);
+	if (bad) {
+		inj_debug("%s cannot hold the attach socket: %s", dir,
+		          bad == EACCES ? "others may access it" : strerror(bad));
+		return -1;
+	}
+	int fd = inj_rendezvous_bind(path);
+	if (fd < 0)
+		return -1;
+	g.listen_fd = fd;
+	g.listen_pid = getpid();
+	memcpy(g.listen_path, path, strlen(path) + 1);
+	atomic_store_explicit(&inj_hot.attach, true, memory_order_relaxed);
+	/* The thread gets no signal of the application's. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc = pthread_attr_init(&attr);
+	if (!rc) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&th, &attr, inj_attach_main, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		inj_debug("cannot start the attach thread: %s", strerror(rc));
+		unlink(path);
+		close(fd);
+		g.listen_fd = -1;
+		g.listen_path[0] = '\0';
+		return -1;
+	}
+	pthread_setname_np(th, "tstop-attach");
+	inj_debug("dormant; attach with: tstop attach %u", (unsigned)g.pid);
+	return 0;
+}
+
+/* At exit: a dormant process refuses later attaches, and the process that
+ * bound the rendezvous removes it. The attach thread ends with the process. */
+static void inj_attach_exit(void)
+{
+	int expected = INJ_DORMANT;
+	atomic_compare_exchange_strong_explicit(&inj_hot.state, &expected, INJ_DONE, memory_order_acq_rel,
+	                                        memory_order_acquire);
+	if (g.listen_path[0] && g.listen_pid == getpid()) {
+		unlink(g.listen_path);
+		g.listen_path[0] = '\0';
+	}
 }
 
 /* --- fork and exit ------------------------------------------------------------ */
@@ -477,9 +892,22 @@ static void inj_fork_child(void)
 	if (g.sock >= 0)
 		close(g.sock);
 	g.sock = -1;
-	if (inj_hot.ring && !g.stale)
-		g.stale = inj_hot.ring;
-	inj_hot.ring = NULL;
+	/* The parent's rendezvous and control stay the parent's: the child has
+	 * no attach thread, and binds its own rendezvous at first use. */
+	if (g.listen_fd >= 0)
+		close(g.listen_fd);
+	g.listen_fd = -1;
+	if (g.ctrl_fd >= 0)
+		close(g.ctrl_fd);
+	g.ctrl_fd = -1;
+	g.listen_path[0] = '\0';
+	struct ring *r = atomic_load_explicit(&inj_hot.ring, memory_order_relaxed);
+	bool retired = false;
+	for (unsigned i = 0; i < INJ_RETIRED_KEEP; i++)
+		retired |= g.retired[i] == r;
+	if (r && !g.stale && !retired)
+		g.stale = r;
+	atomic_store_explicit(&inj_hot.ring, NULL, memory_order_relaxed);
 	atomic_store_explicit(&g.shutting, 0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&inj_hot.gen, 1, memory_order_release);
 	atomic_store_explicit(&inj_hot.state, INJ_UNTRIED, memory_order_release);
@@ -499,20 +927,16 @@ __attribute__((destructor)) static void inj_fini(void)
 }
 
 /* Flushes the backends, runs their exit functions and sends GOODBYE, once
- * per process image (inject.h). */
+ * per process image (inject.h); a process started for attach also stops
+ * taking attaches and removes its rendezvous. */
 void inject_shutdown(void)
 {
+	inj_attach_exit();
 	if (atomic_load_explicit(&inj_hot.state, memory_order_acquire) != INJ_ACTIVE)
 		return;
 	if (atomic_exchange_explicit(&g.shutting, 1, memory_order_acq_rel))
 		return;
-	unsigned n = atomic_load_explicit(&g.nflush, memory_order_acquire);
-	for (unsigned i = 0; i < n; i++)
-		g.flush[i]();
-	int64_t now = inject_now();
-	n = atomic_load_explicit(&g.nexit, memory_order_acquire);
-	for (unsigned i = 0; i < n; i++)
-		g.at_exit[i](now);
+	inj_end_hooks(inject_now());
 	struct proto_goodbye bye = {.time = inject_now()};
 	inj_send(PROTO_GOODBYE, 0, &bye, sizeof(bye), NULL, 0);
 	atomic_store_explicit(&inj_hot.state, INJ_DONE, memory_order_release);
@@ -549,6 +973,23 @@ void inject_register_exit(void (*at_exit)(int64_t now))
 	pthread_mutex_unlock(&g.hook_lock);
 }
 
+/* Registers a pair of session functions (inject.h); limits as for flush
+ * functions. */
+void inject_register_session(void (*start)(void), void (*stop)(void))
+{
+	pthread_mutex_lock(&g.hook_lock);
+	unsigned n = atomic_load_explicit(&g.nsession, memory_order_relaxed);
+	bool dup = false;
+	for (unsigned i = 0; i < n; i++)
+		dup |= g.sess_start[i] == start && g.sess_stop[i] == stop;
+	if ((start || stop) && !dup && n < INJ_MAX_HOOKS) {
+		g.sess_start[n] = start;
+		g.sess_stop[n] = stop;
+		atomic_store_explicit(&g.nsession, n + 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&g.hook_lock);
+}
+
 /* --- interning ---------------------------------------------------------------- */
 
 /* Interns `key` in `t` when it is new: under the table's lock, finds it
@@ -559,9 +1000,10 @@ static uint32_t inj_insert(struct inj_table *t, uint64_t hash, const void *key, 
                            const void *body, size_t blen, const void *tail, size_t tlen)
 {
 	pthread_mutex_lock(&t->lock);
-	uint32_t id = inj_table_find(t, hash, key, klen);
+	uint32_t gen = inj_fast_gen();
+	uint32_t id = inj_table_find(t, gen, hash, key, klen);
 	if (!id) {
-		struct inj_entry *e = inj_table_prepare(t, hash, key, klen);
+		struct inj_entry *e = inj_table_prepare(t, gen, hash, key, klen);
 		if (e && inj_send(type, e->id, body, blen, tail, tlen)) {
 			id = e->id;
 			inj_table_publish(t, e);
@@ -577,7 +1019,7 @@ static uint32_t inj_insert(struct inj_table *t, uint64_t hash, const void *key, 
 static uint32_t inj_intern(struct inj_table *t, uint8_t type, const void *key, size_t len)
 {
 	uint64_t hash = inj_hash(key, len);
-	uint32_t id = inj_table_find(t, hash, key, len);
+	uint32_t id = inj_table_find(t, inj_fast_gen(), hash, key, len);
 	return id ? id : inj_insert(t, hash, key, len, type, key, len, NULL, 0);
 }
 
@@ -592,7 +1034,7 @@ uint32_t inject_string(const char *bytes, size_t len)
 	if (len > PROTO_STRING_MAX)
 		len = PROTO_STRING_MAX;
 	uint64_t hash = inj_hash(bytes, len);
-	uint32_t id = inj_table_find(&g.strings, hash, bytes, len);
+	uint32_t id = inj_table_find(&g.strings, inj_fast_gen(), hash, bytes, len);
 	return id ? id : inj_insert(&g.strings, hash, bytes, len, PROTO_STRING, bytes, len, NULL, 0);
 }
 
@@ -602,9 +1044,8 @@ uint32_t inject_cstr(const char *str)
 	return inject_string(str, str ? strnlen(str, PROTO_STRING_MAX) : 0);
 }
 
-/* Interns a track by identity (inject_track_key) and returns its id. With
- * `rename`, an existing track is sent again with info->name. */
-static uint32_t inj_track(struct trace_track_info *info, bool rename)
+/* The identity of a track: what makes two track infos the same track. */
+static struct inj_track_key inj_track_key_of(const struct trace_track_info *info)
 {
 	struct inj_track_key k = {
 	    .kind = info->kind,
@@ -614,9 +1055,25 @@ static uint32_t inj_track(struct trace_track_info *info, bool rename)
 	    .stream = info->stream,
 	    .counter_name = info->kind == TRACE_TRACK_COUNTER ? info->name : 0,
 	};
+	return k;
+}
+
+/* The id of the track with info's identity, or 0 when it was never sent in
+ * this generation. Lock-free. */
+static uint32_t inj_track_find(const struct trace_track_info *info)
+{
+	struct inj_track_key k = inj_track_key_of(info);
+	return inj_table_find(&g.tracks, inj_fast_gen(), inj_hash(&k, sizeof(k)), &k, sizeof(k));
+}
+
+/* Interns a track by identity (inject_track_key) and returns its id. With
+ * `rename`, an existing track is sent again with info->name. */
+static uint32_t inj_track(struct trace_track_info *info, bool rename)
+{
+	struct inj_track_key k = inj_track_key_of(info);
 	info->pid = g.pid;
 	uint64_t hash = inj_hash(&k, sizeof(k));
-	uint32_t id = inj_table_find(&g.tracks, hash, &k, sizeof(k));
+	uint32_t id = inj_table_find(&g.tracks, inj_fast_gen(), hash, &k, sizeof(k));
 	if (id && !rename)
 		return id;
 	if (!id)
@@ -650,6 +1107,43 @@ uint32_t inject_thread_track(void)
 	info.name = nid;
 	t->track = inj_track(&info, false);
 	return t->track;
+}
+
+/* The track of thread `tid` of this process (inject.h): found by identity,
+ * or sent once with the name the kernel gives the thread
+ * (/proc/self/task/TID/comm), so that records CUPTI delivers on its own
+ * thread land on the thread that made the call. */
+uint32_t inject_thread_track_of(uint32_t tid)
+{
+	if (!inj_live())
+		return 0;
+	if (tid == inj_tid())
+		return inject_thread_track();
+	struct trace_track_info info;
+	memset(&info, 0, sizeof(info));
+	info.kind = TRACE_TRACK_THREAD;
+	info.tid = tid;
+	uint32_t id = inj_track_find(&info);
+	if (id)
+		return id;
+	char path[64], name[INJ_THREAD_NAME_MAX] = "";
+	snprintf(path, sizeof(path), "/proc/self/task/%" PRIu32 "/comm", tid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(name, sizeof(name), f))
+			name[strcspn(name, "\n")] = '\0';
+		fclose(f);
+	}
+	info.name = inject_string(name, strlen(name));
+	if (!info.name && name[0])
+		return 0;
+	return inj_track(&info, false);
+}
+
+/* The CUPTI flush period tstop asked for, in ms (inject.h). */
+uint32_t inject_flush_ms(void)
+{
+	return g.flush_ms ? g.flush_ms : 100;
 }
 
 /* Names thread `tid` of this process, 0 = the caller (inject.h). */
@@ -760,7 +1254,7 @@ uint32_t inject_memop(const struct trace_memop *m)
 static uint32_t inj_frame(uint64_t pc)
 {
 	uint64_t hash = inj_hash(&pc, sizeof(pc));
-	uint32_t id = inj_table_find(&g.frames, hash, &pc, sizeof(pc));
+	uint32_t id = inj_table_find(&g.frames, inj_fast_gen(), hash, &pc, sizeof(pc));
 	if (id)
 		return id;
 	struct proto_frame f;
@@ -804,7 +1298,7 @@ __attribute__((noinline)) uint32_t inject_stack(unsigned skip)
 		key[i] = (uint64_t)(uintptr_t)pcs[first + i];
 	size_t klen = count * sizeof(key[0]);
 	uint64_t hash = inj_hash(key, klen);
-	uint32_t id = inj_table_find(&g.stacks, hash, key, klen);
+	uint32_t id = inj_table_find(&g.stacks, inj_fast_gen(), hash, key, klen);
 	if (id)
 		return id;
 	uint32_t frames[PROTO_STACK_MAX];

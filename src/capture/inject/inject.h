@@ -25,6 +25,17 @@
  * Ids returned are collector ids (proto.h); 0 means "none" or "could not be
  * sent" (then the caller drops the event that needed it, which the ring
  * already counted).
+ *
+ * Attach (proto.h: attach). In a process started for attach the collector
+ * is dormant until `tstop attach`, and goes dormant again when tstop
+ * detaches; each session is a new id generation. A backend therefore
+ * installs its hooks when inject_present() is true (not only when
+ * inject_active() is), records only while inject_active() says so, and
+ * registers session functions (inject_register_session) to turn its
+ * recording on and off with the sessions: the CUPTI backend enables its
+ * activity kinds in `start` and disables them in `stop`; the NVTX backend
+ * keeps push/pop nesting while dormant so that a pop of a range pushed
+ * before the attach is neither recorded nor an anomaly.
  */
 #ifndef TSTOP_CAPTURE_INJECT_H
 #define TSTOP_CAPTURE_INJECT_H
@@ -41,6 +52,11 @@
  * fork: in this child). Returns true when a ring is mapped and capture of
  * `option` (a PROTO_OPT_* bit) is on. Cheap after the first call. */
 bool inject_active(uint32_t option);
+
+/* Whether tstop is connected, or the process waits dormant for `tstop
+ * attach` (connecting, or starting dormant, on first use like
+ * inject_active): a backend installs its hooks when this is true. */
+bool inject_present(void);
 
 /* The session clock: CLOCK_MONOTONIC in nanoseconds. */
 int64_t inject_now(void);
@@ -71,9 +87,10 @@ void inject_thread_rename(const char *name, size_t len);
 void inject_thread_name(uint32_t tid, const char *name, size_t len);
 
 /* The collector's id generation: it changes when a fork child starts its own
- * connection, which empties every id space. A backend that caches ids
- * outside these functions stores the generation with them and looks the
- * value up again when it differs. Lock-free. */
+ * connection and when an attached session ends, which empties every id
+ * space. A backend that caches ids outside these functions stores the
+ * generation with them and looks the value up again when it differs.
+ * Lock-free. */
 uint32_t inject_generation(void);
 
 /* The track of a GPU stream or OpenCL queue of this process. */
@@ -116,10 +133,22 @@ void inject_shutdown(void);
  * call (e.g. the CUPTI backend's cuptiActivityFlushAll). */
 void inject_register_flush(void (*flush)(void));
 
-/* Registers a function that inject_shutdown() calls once, after the flush
- * functions and before GOODBYE, with the exit time on the session clock: a
- * backend sends there what is still open (NVTX ranges, with
- * TRACE_FLAG_OPEN) and its final loss totals. */
+/* Registers a function called at the end of every capture session, after
+ * the flush functions, with the end time on the session clock: once by
+ * inject_shutdown() at process exit (before GOODBYE), and in a process
+ * started for attach also at each detach. A backend sends there what is
+ * still open (NVTX ranges, with TRACE_FLAG_OPEN) and its loss totals. */
 void inject_register_exit(void (*at_exit)(int64_t now));
+
+/* Registers functions for the sessions of a process started for attach
+ * (either may be NULL): `start` runs right after each attach has connected
+ * (HELLO sent, inject_active() true for the kinds tstop asked for) and
+ * before tstop hears that it worked: a backend turns its recording on there
+ * and resets what it counts per session. `stop` runs at each detach after
+ * the flush and exit functions, while the session's ring is still mapped:
+ * the backend turns off what `start` turned on. Both run on the collector's
+ * attach thread with no lock held; never in a recorded (not attached)
+ * process. At most 8 pairs; a repeated pair is registered once. */
+void inject_register_session(void (*start)(void), void (*stop)(void));
 
 #endif

@@ -4,9 +4,11 @@
  *
  * Open addressing with linear probing over an array of entry pointers kept
  * at most half full. Growth builds a new array twice as big from the
- * immutable entries and publishes it with one release store; readers still
- * probing the old one find everything that was published before it, and a
- * miss only sends them to the locked slow path of their caller.
+ * entries and publishes it with one release store; readers still probing
+ * the old one find everything that was published before it, and a miss only
+ * sends them to the locked slow path of their caller. An entry's tag is one
+ * 64-bit word (generation, id), so a reader sees either the old or the new
+ * one, never half of each.
  */
 #include "capture/inject/inject_table.h"
 
@@ -21,6 +23,7 @@ void inj_table_init(struct inj_table *t)
 	atomic_init(&t->slots, NULL);
 	t->count = 0;
 	t->next_id = 1;
+	t->gen = 0;
 	pthread_mutex_init(&t->lock, NULL);
 }
 
@@ -41,6 +44,7 @@ void inj_table_clear(struct inj_table *t)
 	atomic_store_explicit(&t->slots, NULL, memory_order_relaxed);
 	t->count = 0;
 	t->next_id = 1;
+	t->gen = 0;
 	pthread_mutex_init(&t->lock, NULL);
 }
 
@@ -76,20 +80,30 @@ uint64_t inj_hash(const void *key, size_t len)
 	return h ? h : 1;
 }
 
-/* The published id of `key`, or 0; lock-free (see inject_table.h). Expected
- * O(1 + len). */
-uint32_t inj_table_find(const struct inj_table *t, uint64_t hash, const void *key, size_t len)
+/* The entry of `key` in `s`, or NULL; lock-free. Expected O(1 + len). */
+static struct inj_entry *inj_slots_find(const struct inj_slots *s, uint64_t hash, const void *key, size_t len)
 {
-	const struct inj_slots *s = atomic_load_explicit(&t->slots, memory_order_acquire);
 	if (!s)
-		return 0;
+		return NULL;
 	for (size_t i = hash & s->mask;; i = (i + 1) & s->mask) {
-		const struct inj_entry *e = atomic_load_explicit(&s->slot[i], memory_order_acquire);
+		struct inj_entry *e = atomic_load_explicit(&s->slot[i], memory_order_acquire);
 		if (!e)
-			return 0;
+			return NULL;
 		if (e->hash == hash && e->len == len && memcmp(e->key, key, len) == 0)
-			return e->id;
+			return e;
 	}
+}
+
+/* The id of `key` in generation `gen`, or 0; lock-free (see
+ * inject_table.h). Expected O(1 + len). */
+uint32_t inj_table_find(const struct inj_table *t, uint32_t gen, uint64_t hash, const void *key, size_t len)
+{
+	const struct inj_entry *e =
+	    inj_slots_find(atomic_load_explicit(&t->slots, memory_order_acquire), hash, key, len);
+	if (!e)
+		return 0;
+	uint64_t tag = atomic_load_explicit(&e->tag, memory_order_acquire);
+	return (uint32_t)(tag >> 32) == gen ? (uint32_t)tag : 0;
 }
 
 /* Puts `e` in the first free slot of its probe sequence in `s`, which has
@@ -128,33 +142,55 @@ static int inj_table_reserve(struct inj_table *t)
 	return 0;
 }
 
-/* Under the lock: a new unpublished entry with id next_id, room made for it;
- * NULL when memory runs out. The caller publishes or discards it. */
-struct inj_entry *inj_table_prepare(struct inj_table *t, uint64_t hash, const void *key, size_t len)
+/* Under the lock: the key's entry with the id it is about to get in `gen`,
+ * room made for a new one; NULL when memory runs out. The caller publishes
+ * or discards it. */
+struct inj_entry *inj_table_prepare(struct inj_table *t, uint32_t gen, uint64_t hash, const void *key,
+                                    size_t len)
 {
-	if (len > UINT32_MAX || t->next_id == UINT32_MAX || inj_table_reserve(t) < 0)
+	if (t->gen != gen) {
+		t->gen = gen;
+		t->next_id = 1;
+	}
+	if (len > UINT32_MAX || t->next_id == UINT32_MAX)
 		return NULL;
-	struct inj_entry *e = malloc(sizeof(*e) + len);
+	struct inj_entry *e =
+	    inj_slots_find(atomic_load_explicit(&t->slots, memory_order_relaxed), hash, key, len);
+	if (e) {
+		e->id = t->next_id;
+		return e;
+	}
+	if (inj_table_reserve(t) < 0)
+		return NULL;
+	e = malloc(sizeof(*e) + len);
 	if (!e)
 		return NULL;
 	e->hash = hash;
+	atomic_init(&e->tag, 0);
 	e->id = t->next_id;
 	e->len = (uint32_t)len;
+	e->linked = false;
 	if (len)
 		memcpy(e->key, key, len);
 	return e;
 }
 
-/* Under the lock: publishes a prepared entry and advances next_id. */
+/* Under the lock: publishes a prepared entry in the table's generation and
+ * advances next_id. */
 void inj_table_publish(struct inj_table *t, struct inj_entry *e)
 {
-	inj_slots_put(atomic_load_explicit(&t->slots, memory_order_relaxed), e);
-	t->count++;
+	atomic_store_explicit(&e->tag, (uint64_t)t->gen << 32 | e->id, memory_order_release);
+	if (!e->linked) {
+		e->linked = true;
+		inj_slots_put(atomic_load_explicit(&t->slots, memory_order_relaxed), e);
+		t->count++;
+	}
 	t->next_id++;
 }
 
-/* Frees a prepared, unpublished entry. */
+/* Gives up a prepared entry: frees it unless it is already in the table. */
 void inj_table_discard(struct inj_entry *e)
 {
-	free(e);
+	if (!e->linked)
+		free(e);
 }

@@ -43,6 +43,22 @@
  * What is still open when the process exits (or a thread ends) is sent
  * with TRACE_FLAG_OPEN and end = that time.
  *
+ * Attach (inject.h). In a process started for attach the loader gets our
+ * callbacks even while the collector is dormant. Until a session records
+ * NVTX, pushes and pops only keep each thread's nesting ("quiet": no clock
+ * read, no interning, no event, no count), start/end calls return id 0, and
+ * thread names are remembered. So in a session:
+ *   - a range pushed before the attach and popped during the session is not
+ *     recorded (its start is unknown) and its pop is not an anomaly; a
+ *     start/end range started before the attach is not recorded either, and
+ *     its end is not an anomaly;
+ *   - ranges still open at the detach are sent with TRACE_FLAG_OPEN and
+ *     end = the detach time, as at exit, and are not sent again later;
+ *   - thread names given before the attach are sent when it starts, and
+ *     loss and anomaly counts start at 0.
+ * Ranges carry the generation they were opened in, so one opened in an
+ * earlier session never reaches a later one.
+ *
  * Domains and registered strings are handles to immutable objects of ours
  * (deduplicated by content, never freed: an application that destroys a
  * domain may still hold its handles). Their collector string ids are cached
@@ -66,8 +82,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/inject/inject.h"
 #include "capture/inject/inject_hot.h"
@@ -118,6 +136,15 @@ struct nvtx_open {
 	_Atomic uint64_t state;
 	int64_t start; /* session clock, or NVTX_NO_EMIT */
 	uint32_t name, attr, track;
+	uint32_t gen; /* generation of the ids */
+};
+
+/* A thread name given while the process may be attached later. */
+struct nvtx_tname {
+	struct nvtx_tname *next; /* under nvtx_lock */
+	uint32_t tid;
+	uint32_t len;
+	char name[];
 };
 
 /* A domain or registered-string handle: immutable but for the cache. */
@@ -148,6 +175,8 @@ static struct nvtx_open nvtx_opens[NVTX_OPEN_SLOTS];
 static _Atomic uint64_t nvtx_open_seq;
 
 static _Atomic uint64_t nvtx_lost, nvtx_unmatched_pop, nvtx_unmatched_end;
+
+static struct nvtx_tname *nvtx_tnames; /* under nvtx_lock; only in a process started for attach */
 
 /* --- losses and events ----------------------------------------------------------- */
 
@@ -218,11 +247,11 @@ static void nvtx_thread_exit(void *p)
 	free(t);
 }
 
-/* The slow path of nvtx_thread_get: creates the thread's state, or brings
- * it to generation `gen` (a fork child: frames pushed in the parent are
- * popped without an event), and resolves the thread's track. NULL only
- * when memory runs out. */
-static struct nvtx_thread *nvtx_thread_slow(struct nvtx_thread *t, uint32_t gen)
+/* The slow path of nvtx_thread_get and nvtx_thread_quiet: creates the
+ * thread's state, or brings it to generation `gen` (a fork child, or a new
+ * session: frames pushed before are popped without an event), and with
+ * `track` resolves the thread's track. NULL only when memory runs out. */
+static struct nvtx_thread *nvtx_thread_slow(struct nvtx_thread *t, uint32_t gen, bool track)
 {
 	if (!t) {
 		t = calloc(1, sizeof(*t));
@@ -246,7 +275,7 @@ static struct nvtx_thread *nvtx_thread_slow(struct nvtx_thread *t, uint32_t gen)
 		t->gen = gen;
 		t->track = 0;
 	}
-	if (!t->track)
+	if (track && !t->track)
 		t->track = inject_thread_track();
 	return t;
 }
@@ -259,7 +288,21 @@ static inline struct nvtx_thread *nvtx_thread_get(void)
 	uint32_t gen = inj_fast_gen();
 	if (t && t->gen == gen && t->track)
 		return t;
-	return nvtx_thread_slow(t, gen);
+	return nvtx_thread_slow(t, gen, true);
+}
+
+/* The calling thread's state for a quiet push or pop (see the file
+ * comment), or NULL when the process was not started for attach or memory
+ * ran out. */
+static inline struct nvtx_thread *nvtx_thread_quiet(void)
+{
+	if (!inj_fast_attach())
+		return NULL;
+	struct nvtx_thread *t = nvtx_self;
+	uint32_t gen = inj_fast_gen();
+	if (t && t->gen == gen)
+		return t;
+	return nvtx_thread_slow(t, gen, false);
 }
 
 /* --- handles and attributes ------------------------------------------------------- */
@@ -297,7 +340,7 @@ static struct nvtx_handle *nvtx_handle_get(char kind, const void *owner, const c
 	uint64_t hash = inj_hash(key, klen);
 	struct nvtx_handle *h = NULL;
 	pthread_mutex_lock(&nvtx_lock);
-	uint32_t id = inj_table_find(&nvtx_handle_index, hash, key, klen);
+	uint32_t id = inj_table_find(&nvtx_handle_index, 0, hash, key, klen);
 	if (id) {
 		h = nvtx_handles[id - 1];
 		goto out;
@@ -319,7 +362,7 @@ static struct nvtx_handle *nvtx_handle_get(char kind, const void *owner, const c
 	h->len = (uint32_t)len;
 	if (len)
 		memcpy(h->bytes, bytes, len);
-	struct inj_entry *e = inj_table_prepare(&nvtx_handle_index, hash, key, klen);
+	struct inj_entry *e = inj_table_prepare(&nvtx_handle_index, 0, hash, key, klen);
 	if (!e) {
 		free(h);
 		h = NULL;
@@ -483,9 +526,10 @@ static int nvtx_push(struct nvtx_thread *t, const void *domain, bool ok, uint32_
 }
 
 /* Pops the innermost open range of `domain` on the calling thread and
- * sends it, ending at `now`. Returns the level it had, or -1 (counted) when
- * nothing of the domain is open. O(1) unless domains interleave. */
-static int nvtx_pop(struct nvtx_thread *t, const void *domain, int64_t now)
+ * sends it, ending at `now`. Returns the level it had, or -1 when nothing
+ * of the domain is open (counted unless `quiet`). O(1) unless domains
+ * interleave. */
+static int nvtx_pop(struct nvtx_thread *t, const void *domain, bool quiet, int64_t now)
 {
 	uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
 	if (depth > NVTX_STACK_MAX) {
@@ -496,7 +540,8 @@ static int nvtx_pop(struct nvtx_thread *t, const void *domain, int64_t now)
 	while (i > 0 && t->stack[i - 1].domain != domain)
 		i--;
 	if (i == 0) {
-		nvtx_count(&nvtx_unmatched_pop, "nvtx_unmatched_pop");
+		if (!quiet)
+			nvtx_count(&nvtx_unmatched_pop, "nvtx_unmatched_pop");
 		return -1;
 	}
 	struct nvtx_frame f = t->stack[--i];
@@ -533,6 +578,7 @@ static nvtxRangeId_t nvtx_start(struct nvtx_thread *t, bool ok, uint32_t name, u
 		o->name = name;
 		o->attr = attr;
 		o->track = track;
+		o->gen = t->gen;
 		o->start = ok && track ? inj_fast_now() : NVTX_NO_EMIT;
 		uint64_t id = seq << NVTX_SLOT_BITS | slot;
 		atomic_store_explicit(&o->state, id, memory_order_release);
@@ -557,22 +603,89 @@ static void nvtx_end(nvtxRangeId_t id, int64_t now)
 		return;
 	}
 	int64_t start = o->start;
-	uint32_t name = o->name, attr = o->attr, track = o->track;
+	uint32_t name = o->name, attr = o->attr, track = o->track, gen = o->gen;
 	atomic_store_explicit(&o->state, 0, memory_order_release);
-	if (start != NVTX_NO_EMIT)
+	if (start != NVTX_NO_EMIT && gen == inj_fast_gen())
 		nvtx_emit(TRACE_NVTX_RANGE, TRACE_FLAG_NVTX_STARTEND, start, now, name, attr, track);
 }
 
 /* --- the NVTX callbacks ------------------------------------------------------------- */
 /* Each does nothing (and returns what the loader's no-op would) unless
- * tstop captures NVTX and the thread's state exists. Pops and ends read the
- * clock first, pushes, starts and marks last, so that the collector's own
- * work stays outside the ranges. */
+ * tstop captures NVTX and the thread's state exists, but for the quiet
+ * nesting of a process started for attach. Pops and ends read the clock
+ * first (right after the one load that says NVTX is recorded), pushes,
+ * starts and marks last, so that the collector's own work stays outside
+ * the ranges. */
 
 /* The calling thread's state when NVTX is captured, else NULL. */
 static inline struct nvtx_thread *nvtx_enter(void)
 {
 	return inj_fast_active(PROTO_OPT_NVTX) ? nvtx_thread_get() : NULL;
+}
+
+/* A push while NVTX is not recorded: kept quietly in a process started for
+ * attach (only the domain, and a start that is never sent), else what the
+ * loader's no-op answers. */
+static int nvtx_quiet_push(const void *domain)
+{
+	struct nvtx_thread *t = nvtx_thread_quiet();
+	if (!t)
+		return NVTX_UNTRACKED;
+	uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
+	if (depth == UINT32_MAX)
+		return NVTX_UNTRACKED;
+	if (depth < NVTX_STACK_MAX) {
+		t->stack[depth].domain = domain;
+		t->stack[depth].start = NVTX_NO_EMIT;
+	}
+	atomic_store_explicit(&t->depth, depth + 1, memory_order_release);
+	return (int)depth;
+}
+
+/* A pop while NVTX is not recorded (see nvtx_quiet_push): the innermost
+ * range of its domain at once when it is on top, else nvtx_pop's search. */
+static int nvtx_quiet_pop(const void *domain)
+{
+	struct nvtx_thread *t = nvtx_thread_quiet();
+	if (!t)
+		return NVTX_UNTRACKED;
+	uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
+	if (depth > 0 && depth <= NVTX_STACK_MAX && t->stack[depth - 1].domain == domain) {
+		atomic_store_explicit(&t->depth, depth - 1, memory_order_release);
+		return (int)(depth - 1);
+	}
+	return nvtx_pop(t, domain, true, 0);
+}
+
+/* Remembers that thread `tid` (0: the caller) is named `name` (`len`
+ * bytes), for the sessions of a process started for attach; a thread named
+ * again keeps only its last name. Takes nvtx_lock; O(named threads). */
+static void nvtx_remember_name(uint32_t tid, const char *name, size_t len)
+{
+	if (!inj_fast_attach())
+		return;
+	if (!tid)
+		tid = (uint32_t)gettid();
+	if (len > PROTO_STRING_MAX)
+		len = PROTO_STRING_MAX;
+	struct nvtx_tname *n = malloc(sizeof(*n) + len);
+	if (!n)
+		return;
+	n->tid = tid;
+	n->len = (uint32_t)len;
+	memcpy(n->name, name, len);
+	pthread_mutex_lock(&nvtx_lock);
+	for (struct nvtx_tname **p = &nvtx_tnames; *p; p = &(*p)->next) {
+		if ((*p)->tid == tid) {
+			struct nvtx_tname *old = *p;
+			*p = old->next;
+			free(old);
+			break;
+		}
+	}
+	n->next = nvtx_tnames;
+	nvtx_tnames = n;
+	pthread_mutex_unlock(&nvtx_lock);
 }
 
 static void nvtx_cb_mark_ex(const nvtxEventAttributes_t *a)
@@ -637,9 +750,8 @@ static nvtxRangeId_t nvtx_cb_start_w(const wchar_t *message)
 
 static void nvtx_cb_end(nvtxRangeId_t id)
 {
-	int64_t now = inj_fast_now();
 	if (inj_fast_active(PROTO_OPT_NVTX))
-		nvtx_end(id, now);
+		nvtx_end(id, inj_fast_now());
 }
 
 static int nvtx_cb_push_ex(const nvtxEventAttributes_t *a)
@@ -647,7 +759,7 @@ static int nvtx_cb_push_ex(const nvtxEventAttributes_t *a)
 	uint32_t name, attr;
 	struct nvtx_thread *t = nvtx_enter();
 	if (!t)
-		return NVTX_UNTRACKED;
+		return nvtx_quiet_push(NULL);
 	bool ok = nvtx_resolve(t, NULL, a, &name, &attr);
 	return nvtx_push(t, NULL, ok, name, attr);
 }
@@ -657,7 +769,7 @@ static int nvtx_cb_push_a(const char *message)
 	uint32_t name;
 	struct nvtx_thread *t = nvtx_enter();
 	if (!t)
-		return NVTX_UNTRACKED;
+		return nvtx_quiet_push(NULL);
 	bool ok = nvtx_ascii(t, message, &name);
 	return nvtx_push(t, NULL, ok, name, 0);
 }
@@ -667,29 +779,39 @@ static int nvtx_cb_push_w(const wchar_t *message)
 	uint32_t name;
 	struct nvtx_thread *t = nvtx_enter();
 	if (!t)
-		return NVTX_UNTRACKED;
+		return nvtx_quiet_push(NULL);
 	bool ok = nvtx_wide(message, &name);
 	return nvtx_push(t, NULL, ok, name, 0);
 }
 
 static int nvtx_cb_pop(void)
 {
+	if (!inj_fast_active(PROTO_OPT_NVTX))
+		return nvtx_quiet_pop(NULL);
 	int64_t now = inj_fast_now();
-	struct nvtx_thread *t = nvtx_enter();
-	return t ? nvtx_pop(t, NULL, now) : NVTX_UNTRACKED;
+	struct nvtx_thread *t = nvtx_thread_get();
+	return t ? nvtx_pop(t, NULL, false, now) : NVTX_UNTRACKED;
 }
 
 static void nvtx_cb_name_thread_a(uint32_t tid, const char *name)
 {
-	if (name && inj_fast_active(PROTO_OPT_NVTX))
-		inject_thread_name(tid, name, strnlen(name, PROTO_STRING_MAX));
+	if (!name)
+		return;
+	size_t len = strnlen(name, PROTO_STRING_MAX);
+	nvtx_remember_name(tid, name, len);
+	if (inj_fast_active(PROTO_OPT_NVTX))
+		inject_thread_name(tid, name, len);
 }
 
 static void nvtx_cb_name_thread_w(uint32_t tid, const wchar_t *name)
 {
 	char buf[PROTO_STRING_MAX];
-	if (name && inj_fast_active(PROTO_OPT_NVTX))
-		inject_thread_name(tid, buf, inj_wide_to_utf8(name, buf, sizeof(buf)));
+	if (!name)
+		return;
+	size_t len = inj_wide_to_utf8(name, buf, sizeof(buf));
+	nvtx_remember_name(tid, buf, len);
+	if (inj_fast_active(PROTO_OPT_NVTX))
+		inject_thread_name(tid, buf, len);
 }
 
 static void nvtx_cb_domain_mark_ex(nvtxDomainHandle_t d, const nvtxEventAttributes_t *a)
@@ -714,10 +836,9 @@ static nvtxRangeId_t nvtx_cb_domain_start_ex(nvtxDomainHandle_t d, const nvtxEve
 
 static void nvtx_cb_domain_end(nvtxDomainHandle_t d, nvtxRangeId_t id)
 {
-	int64_t now = inj_fast_now();
 	(void)d;
 	if (inj_fast_active(PROTO_OPT_NVTX))
-		nvtx_end(id, now);
+		nvtx_end(id, inj_fast_now());
 }
 
 static int nvtx_cb_domain_push_ex(nvtxDomainHandle_t d, const nvtxEventAttributes_t *a)
@@ -725,16 +846,18 @@ static int nvtx_cb_domain_push_ex(nvtxDomainHandle_t d, const nvtxEventAttribute
 	uint32_t name, attr;
 	struct nvtx_thread *t = nvtx_enter();
 	if (!t)
-		return NVTX_UNTRACKED;
+		return nvtx_quiet_push(d);
 	bool ok = nvtx_resolve(t, (struct nvtx_handle *)d, a, &name, &attr);
 	return nvtx_push(t, d, ok, name, attr);
 }
 
 static int nvtx_cb_domain_pop(nvtxDomainHandle_t d)
 {
+	if (!inj_fast_active(PROTO_OPT_NVTX))
+		return nvtx_quiet_pop(d);
 	int64_t now = inj_fast_now();
-	struct nvtx_thread *t = nvtx_enter();
-	return t ? nvtx_pop(t, d, now) : NVTX_UNTRACKED;
+	struct nvtx_thread *t = nvtx_thread_get();
+	return t ? nvtx_pop(t, d, false, now) : NVTX_UNTRACKED;
 }
 
 static nvtxStringHandle_t nvtx_cb_register_a(nvtxDomainHandle_t d, const char *s)
@@ -784,7 +907,7 @@ static void nvtx_at_exit(int64_t now)
 		    !atomic_compare_exchange_strong_explicit(&o->state, &st, NVTX_SLOT_BUSY,
 		                                             memory_order_acquire, memory_order_relaxed))
 			continue;
-		if (o->start != NVTX_NO_EMIT)
+		if (o->start != NVTX_NO_EMIT && o->gen == inj_fast_gen())
 			nvtx_emit(TRACE_NVTX_RANGE, TRACE_FLAG_NVTX_STARTEND | TRACE_FLAG_OPEN, o->start, now,
 			          o->name, o->attr, o->track);
 		atomic_store_explicit(&o->state, st, memory_order_release);
@@ -811,8 +934,8 @@ static void nvtx_fork_parent(void)
 }
 
 /* After fork, in the child: only the calling thread survives, so the other
- * threads' states are freed; the parent's start/end ranges and loss counts
- * are not the child's. The surviving thread's frames are retired by the
+ * threads' states are freed; the parent's start/end ranges, loss counts and
+ * thread names are not the child's. The surviving thread's frames are retired by the
  * generation change (nvtx_thread_slow). */
 static void nvtx_fork_child(void)
 {
@@ -825,6 +948,11 @@ static void nvtx_fork_child(void)
 	nvtx_threads = self;
 	if (self)
 		self->next = self->prev = NULL;
+	while (nvtx_tnames) {
+		struct nvtx_tname *n = nvtx_tnames;
+		nvtx_tnames = n->next;
+		free(n);
+	}
 	for (uint32_t i = 0; i < NVTX_OPEN_SLOTS; i++)
 		atomic_store_explicit(&nvtx_opens[i].state, 0, memory_order_relaxed);
 	atomic_store_explicit(&nvtx_lost, 0, memory_order_relaxed);
@@ -833,12 +961,40 @@ static void nvtx_fork_child(void)
 	pthread_mutex_unlock(&nvtx_lock);
 }
 
-/* Once per process: the thread-exit key, fork handlers, exit function. */
+/* Session start function (inject_register_session): counts start at 0,
+ * and the names threads were given before are sent when the thread is
+ * still there. */
+static void nvtx_session_start(void)
+{
+	atomic_store_explicit(&nvtx_lost, 0, memory_order_relaxed);
+	atomic_store_explicit(&nvtx_unmatched_pop, 0, memory_order_relaxed);
+	atomic_store_explicit(&nvtx_unmatched_end, 0, memory_order_relaxed);
+	if (!inj_fast_active(PROTO_OPT_NVTX))
+		return;
+	pthread_mutex_lock(&nvtx_lock);
+	for (struct nvtx_tname **p = &nvtx_tnames; *p;) {
+		struct nvtx_tname *n = *p;
+		char task[48];
+		snprintf(task, sizeof(task), "/proc/self/task/%u", n->tid);
+		if (access(task, F_OK) < 0) {
+			*p = n->next;
+			free(n);
+			continue;
+		}
+		inject_thread_name(n->tid, n->name, n->len);
+		p = &n->next;
+	}
+	pthread_mutex_unlock(&nvtx_lock);
+}
+
+/* Once per process: the thread-exit key, fork handlers, exit and session
+ * functions. */
 static void nvtx_setup(void)
 {
 	nvtx_key_ok = pthread_key_create(&nvtx_key, nvtx_thread_exit) == 0;
 	pthread_atfork(nvtx_fork_prepare, nvtx_fork_parent, nvtx_fork_child);
 	inject_register_exit(nvtx_at_exit);
+	inject_register_session(nvtx_session_start, NULL);
 }
 
 /* One callback to install: its id in its module and our function. */
@@ -900,13 +1056,14 @@ static void nvtx_install(NvtxFunctionTable table, unsigned int size, const struc
 
 /* The NVTX injection entry point, called by each NVTX instance's loader
  * with its export-table getter. Returns 1 with our callbacks installed when
- * tstop is connected, else 0 (the loader unloads us and makes NVTX calls
+ * tstop is connected or may attach later (a dormant collector), else 0
+ * (the loader unloads us and makes NVTX calls
  * no-ops); nothing that outlives an unload (thread key, fork handlers) is
  * set up before the answer is known to be 1. */
 __attribute__((visibility("default"))) int InitializeInjectionNvtx2(NvtxGetExportTableFunc_t get_table);
 int InitializeInjectionNvtx2(NvtxGetExportTableFunc_t get_table)
 {
-	if (!get_table || !inject_active(0))
+	if (!get_table || !inject_present())
 		return 0;
 	const NvtxExportTableCallbacks *cb = get_table(NVTX_ETID_CALLBACKS);
 	if (!cb || cb->struct_size < sizeof(*cb) || !cb->GetModuleFunctionTable)

@@ -1,0 +1,83 @@
+/*
+ * capture_cli.h - what the capturing commands (`tstop record`, `tstop
+ * attach`) share: their option values, the output file, the session's
+ * metadata, the progress line and the end summary.
+ *
+ * Everything prints to stderr with the "tstop: " prefix the commands use
+ * while capturing; the progress line is cleared before anything else is
+ * printed.
+ */
+#ifndef TSTOP_CLI_CAPTURE_CLI_H
+#define TSTOP_CLI_CAPTURE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/drain.h"
+#include "capture/proto.h"
+#include "trace/session.h"
+
+#define CLI_CAPTURE_RING_DEFAULT  (16u << 20)
+#define CLI_CAPTURE_FLUSH_DEFAULT 100u
+#define CLI_CAPTURE_PROGRESS_MS   500
+
+/* CLOCK_MONOTONIC in nanoseconds: the session clock. */
+int64_t cli_capture_now(void);
+
+/* Joins argv[0..n-1] with spaces into a new string (the caller frees it). */
+char *cli_capture_join(char *const *argv, int n);
+
+/* Parses a ring size: a power of two from RING_MIN_SIZE to RING_MAX_SIZE,
+ * with an optional K, M or G suffix. Returns 0 with *out set, or -1. Pure. */
+int cli_capture_parse_size(const char *arg, size_t *out);
+
+/* Parses a --kinds list (cuda, nvtx, opencl, all; comma-separated): sets
+ * those PROTO_OPT_* capture bits of *flags, clearing the others, and keeps
+ * the non-kind bits. Returns 0, or -1 (nothing changed) for an unknown or
+ * empty list. Pure. */
+int cli_capture_parse_kinds(const char *arg, uint32_t *flags);
+
+/* Chooses the output path for command `cmd` and makes sure it can be
+ * written without overwriting anything unasked: `output` (".sbt" added
+ * when missing) or a new tstop-YYYYMMDD-HHMMSS[-N].sbt; a new file is
+ * created empty now (so the name is ours) and *created says so, for removal
+ * when the capture cannot start. An existing file is only taken with
+ * `force`. Returns the path (the caller frees it), or NULL after printing
+ * an error. */
+char *cli_capture_output_path(const char *cmd, const char *output, bool force, bool *created);
+
+/* Writes the session's metadata through the drain: the captured command,
+ * host, wall-clock start, tstop version, capture options and clock. */
+void cli_capture_meta(struct capture_drain *d, const char *command, const char *options);
+
+/* The one-line progress on a terminal. */
+struct cli_capture_progress {
+	bool tty;   /* stderr is a terminal: progress is drawn */
+	bool shown; /* a progress line is on stderr now */
+	int64_t start, last;
+	uint64_t last_events;
+};
+
+/* Starts the progress of a capture that began at `start`. */
+void cli_capture_progress_init(struct cli_capture_progress *p, int64_t start);
+
+/* Clears the progress line, when one is shown, before other output. */
+void cli_capture_progress_clear(struct cli_capture_progress *p);
+
+/* Redraws the progress line ("tstop: VERB 1.5 s  N events  R events/s
+ * L lost") at most every CLI_CAPTURE_PROGRESS_MS, on a terminal only. */
+void cli_capture_progress_tick(struct cli_capture_progress *p, const struct capture_drain *d,
+                               const struct trace_session *s, const char *verb, int64_t now);
+
+/* The drain's log callback: "tstop: [pid N] warning: message", with the
+ * target's bytes escaped; `arg` is the struct cli_capture_progress. */
+void cli_capture_log(void *arg, uint32_t pid, enum proto_log_level level, const char *msg, size_t len);
+
+/* Prints the end summary on stderr: events by kind, losses by process and
+ * source, malformed records, each process and how it ended, and the file
+ * written (`bytes` long). */
+void cli_capture_summary(struct cli_capture_progress *p, const struct capture_drain *d,
+                         const struct trace_session *s, const char *path, uint64_t bytes);
+
+#endif
