@@ -2,7 +2,10 @@
 # tests/gpu/run.sh - build and run the CUPTI decoding check on a GPU machine.
 #
 # Needs an NVIDIA GPU (written for H100/H200, sm_90), its driver, and a CUDA
-# 13 toolkit with CUPTI; no network, no CMake. Run from anywhere:
+# 13 toolkit with CUPTI; no network, no CMake, none of tstop's libraries. It
+# checks the decoder alone, linked with libcupti; the whole capture path
+# (tstop record with the injected collector) is checked by
+# tests/gpu/record_check.sh. Run from anywhere:
 #
 #   bash tests/gpu/run.sh [BUILD_DIR]        (default: /tmp/tstop-gpu-check)
 #
@@ -17,6 +20,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# The GPU machines keep their compiler there.
+[ -d /opt/gcc/bin ] && PATH=/opt/gcc/bin:$PATH
 root=$(cd "$here/../.." && pwd)
 build=${1:-/tmp/tstop-gpu-check}
 if [ -z "${CUDA:-}" ]; then
