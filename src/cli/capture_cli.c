@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,4 +305,71 @@ void cli_capture_summary(struct cli_capture_progress *p, const struct capture_dr
 		fputc('\n', stderr);
 	}
 	fprintf(stderr, "tstop: wrote %s (%" PRIu64 " bytes)\n", path, bytes);
+}
+
+/* Sets the shared capture options' defaults (capture_cli.h). */
+void cli_capture_opts_init(struct cli_capture_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->flags = PROTO_OPT_STACKS | PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
+	o->ring_size = CLI_CAPTURE_RING_DEFAULT;
+	o->flush_ms = CLI_CAPTURE_FLUSH_DEFAULT;
+}
+
+/* Applies one shared capture option (capture_cli.h). */
+int cli_capture_opt(struct cli_capture_opts *o, const char *cmd, int c, const char *arg)
+{
+	char *end;
+	switch (c) {
+	case 'o':
+		if (!arg[0]) {
+			cli_usage_error(cmd, "empty output name");
+			return -1;
+		}
+		o->output = arg;
+		return 1;
+	case 'f':
+		o->force = true;
+		return 1;
+	case CLI_CAPTURE_OPT_DURATION:
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (end == arg || *end || errno || !isfinite(o->duration) || o->duration <= 0 ||
+		    o->duration > 1e8) {
+			cli_usage_error(cmd, "--duration needs a positive number of seconds, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case CLI_CAPTURE_OPT_KINDS:
+		if (cli_capture_parse_kinds(arg, &o->flags) < 0) {
+			cli_usage_error(cmd, "--kinds takes cuda, nvtx, opencl (comma-separated), not '%s'",
+			                arg);
+			return -1;
+		}
+		return 1;
+	case CLI_CAPTURE_OPT_NO_STACKS:
+		o->flags &= ~PROTO_OPT_STACKS;
+		return 1;
+	case CLI_CAPTURE_OPT_RING_SIZE:
+		if (cli_capture_parse_size(arg, &o->ring_size) < 0) {
+			cli_usage_error(cmd, "--ring-size needs a power of two from 4K to 1G, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case CLI_CAPTURE_OPT_BLOCK:
+		o->block = true;
+		return 1;
+	case CLI_CAPTURE_OPT_FLUSH_MS: {
+		errno = 0;
+		unsigned long v = strtoul(arg, &end, 10);
+		if (end == arg || *end || errno || arg[0] == '-' || v < 1 || v > 60000) {
+			cli_usage_error(cmd, "--flush-ms needs milliseconds from 1 to 60000, not '%s'", arg);
+			return -1;
+		}
+		o->flush_ms = (uint32_t)v;
+		return 1;
+	}
+	default:
+		return 0;
+	}
 }

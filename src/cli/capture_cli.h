@@ -20,7 +20,53 @@
 
 #define CLI_CAPTURE_RING_DEFAULT  (16u << 20)
 #define CLI_CAPTURE_FLUSH_DEFAULT 100u
-#define CLI_CAPTURE_PROGRESS_MS   500
+
+/* The capture options `tstop record` and `tstop attach` share. */
+struct cli_capture_opts {
+	const char *output;
+	bool force;
+	double duration; /* seconds, 0 = none */
+	uint32_t flags;  /* PROTO_OPT_* */
+	size_t ring_size;
+	bool block;
+	uint32_t flush_ms;
+};
+
+/* getopt_long values of the shared long options; a command numbers its own
+ * from CLI_CAPTURE_OPT_END. */
+enum {
+	CLI_CAPTURE_OPT_DURATION = 256,
+	CLI_CAPTURE_OPT_KINDS,
+	CLI_CAPTURE_OPT_NO_STACKS,
+	CLI_CAPTURE_OPT_RING_SIZE,
+	CLI_CAPTURE_OPT_BLOCK,
+	CLI_CAPTURE_OPT_FLUSH_MS,
+	CLI_CAPTURE_OPT_END
+};
+
+/* The shared entries of a command's struct option table (-o, -f, -h and
+ * the long options above), to splice in before its own. */
+#define CLI_CAPTURE_LONGOPTS                                                                                 \
+	{"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},                         \
+	    {"help", no_argument, NULL, 'h'},                                                                \
+	    {"duration", required_argument, NULL, CLI_CAPTURE_OPT_DURATION},                                 \
+	    {"kinds", required_argument, NULL, CLI_CAPTURE_OPT_KINDS},                                       \
+	    {"no-stacks", no_argument, NULL, CLI_CAPTURE_OPT_NO_STACKS},                                     \
+	    {"ring-size", required_argument, NULL, CLI_CAPTURE_OPT_RING_SIZE},                               \
+	    {"block", no_argument, NULL, CLI_CAPTURE_OPT_BLOCK},                                             \
+	{                                                                                                    \
+		"flush-ms", required_argument, NULL, CLI_CAPTURE_OPT_FLUSH_MS                                \
+	}
+
+/* Sets the defaults: every kind, stacks on, default ring size and flush
+ * period, no output name, no duration. */
+void cli_capture_opts_init(struct cli_capture_opts *o);
+
+/* Applies getopt's `c` (with `arg`) to `o` when it is a shared option
+ * other than -h. Returns 1 when applied, 0 when `c` is not a shared option,
+ * -1 after printing a usage error for command `cmd`. */
+int cli_capture_opt(struct cli_capture_opts *o, const char *cmd, int c, const char *arg);
+#define CLI_CAPTURE_PROGRESS_MS 500
 
 /* CLOCK_MONOTONIC in nanoseconds: the session clock. */
 int64_t cli_capture_now(void);

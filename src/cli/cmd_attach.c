@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,13 +85,7 @@ static const char cmd_attach_usage[] =
     "or write, 2 for a bad command line.\n";
 
 struct attach_opts {
-	const char *output;
-	bool force;
-	double duration; /* seconds, 0 = none */
-	uint32_t flags;  /* PROTO_OPT_* */
-	size_t ring_size;
-	bool block;
-	uint32_t flush_ms;
+	struct cli_capture_opts cap;
 	bool wait;
 	uint32_t pid;
 	char *options_text;
@@ -175,86 +168,27 @@ static void attach_sleep(int wake_fd, int ms)
  * exit status (help printed, or a usage error). */
 static int attach_parse(int argc, char **argv, struct attach_opts *o)
 {
-	enum {
-		OPT_DURATION = 256,
-		OPT_KINDS,
-		OPT_NO_STACKS,
-		OPT_RING_SIZE,
-		OPT_BLOCK,
-		OPT_FLUSH_MS,
-		OPT_WAIT
-	};
+	enum { OPT_WAIT = CLI_CAPTURE_OPT_END };
 	static const struct option longopts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"duration", required_argument, NULL, OPT_DURATION},
-	    {"kinds", required_argument, NULL, OPT_KINDS},
-	    {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
-	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
-	    {"block", no_argument, NULL, OPT_BLOCK},
-	    {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
+	    CLI_CAPTURE_LONGOPTS,
 	    {"wait", no_argument, NULL, OPT_WAIT},
 	    {NULL, 0, NULL, 0},
 	};
-	o->flags = PROTO_OPT_STACKS | PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
-	o->ring_size = CLI_CAPTURE_RING_DEFAULT;
-	o->flush_ms = CLI_CAPTURE_FLUSH_DEFAULT;
+	cli_capture_opts_init(&o->cap);
 	cli_getopt_reset();
 	int c;
 	while ((c = cli_getopt(argc, argv, "attach", "o:fh", longopts)) != CLI_OPT_END) {
-		char *end;
+		int applied = cli_capture_opt(&o->cap, "attach", c, optarg);
+		if (applied < 0)
+			return CLI_EXIT_USAGE;
+		if (applied)
+			continue;
 		switch (c) {
 		case CLI_OPT_BAD:
 			return CLI_EXIT_USAGE;
-		case 'o':
-			if (!optarg[0])
-				return cli_usage_error("attach", "empty output name");
-			o->output = optarg;
-			break;
-		case 'f':
-			o->force = true;
-			break;
 		case 'h':
 			fputs(cmd_attach_usage, stdout);
 			return CLI_EXIT_OK;
-		case OPT_DURATION:
-			errno = 0;
-			o->duration = strtod(optarg, &end);
-			if (end == optarg || *end || errno || !isfinite(o->duration) || o->duration <= 0 ||
-			    o->duration > 1e8)
-				return cli_usage_error(
-				    "attach", "--duration needs a positive number of seconds, not '%s'",
-				    optarg);
-			break;
-		case OPT_KINDS:
-			if (cli_capture_parse_kinds(optarg, &o->flags) < 0)
-				return cli_usage_error(
-				    "attach", "--kinds takes cuda, nvtx, opencl (comma-separated), not '%s'",
-				    optarg);
-			break;
-		case OPT_NO_STACKS:
-			o->flags &= ~PROTO_OPT_STACKS;
-			break;
-		case OPT_RING_SIZE:
-			if (cli_capture_parse_size(optarg, &o->ring_size) < 0)
-				return cli_usage_error(
-				    "attach", "--ring-size needs a power of two from 4K to 1G, not '%s'",
-				    optarg);
-			break;
-		case OPT_BLOCK:
-			o->block = true;
-			break;
-		case OPT_FLUSH_MS: {
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || errno || optarg[0] == '-' || v < 1 || v > 60000)
-				return cli_usage_error(
-				    "attach", "--flush-ms needs milliseconds from 1 to 60000, not '%s'",
-				    optarg);
-			o->flush_ms = (uint32_t)v;
-			break;
-		}
 		case OPT_WAIT:
 			o->wait = true;
 			break;
@@ -404,7 +338,7 @@ static void attach_answer(struct attach_run *r, int64_t now)
 		report_write_text(stderr, r->t->command,
 		                  strlen(r->t->command) > 200 ? 200 : strlen(r->t->command));
 		fprintf(stderr, "); %s stops the capture\n",
-		        r->o->duration > 0 ? "--duration or Ctrl-C" : "Ctrl-C");
+		        r->o->cap.duration > 0 ? "--duration or Ctrl-C" : "Ctrl-C");
 	}
 }
 
@@ -453,10 +387,10 @@ static void attach_loop(struct attach_run *r, int wake_fd)
 		if (!r->accepted && !r->failed && r->ctrl >= 0)
 			attach_answer(r, now);
 		attach_handle_signals(r, now);
-		if (r->accepted && !r->stopping && r->o->duration > 0 &&
-		    (double)(now - r->accepted_at) >= r->o->duration * 1e9) {
+		if (r->accepted && !r->stopping && r->o->cap.duration > 0 &&
+		    (double)(now - r->accepted_at) >= r->o->cap.duration * 1e9) {
 			char why[64];
-			snprintf(why, sizeof(why), "%g s elapsed; capture stopped", r->o->duration);
+			snprintf(why, sizeof(why), "%g s elapsed; capture stopped", r->o->cap.duration);
 			attach_stop(r, why, now);
 		}
 		if (r->stopping && !r->ended && now - r->stop_at > (int64_t)ATTACH_STOP_MS * 1000000) {
@@ -586,7 +520,7 @@ int cmd_attach(int argc, char **argv)
 	struct attach_run r = {.o = &o, .t = &t, .ctrl = -1};
 	if (attach_wait_ready(&o, &t, sig.pipe[0]) < 0)
 		goto out;
-	path = cli_capture_output_path("attach", o.output, o.force, &created);
+	path = cli_capture_output_path("attach", o.cap.output, o.cap.force, &created);
 	if (!path)
 		goto out;
 	r.path = path;
@@ -596,10 +530,10 @@ int cmd_attach(int argc, char **argv)
 	    .keep_events = false, .log = cli_capture_log, .log_arg = &r.prog};
 	r.d = capture_drain_new(r.s, &dopts);
 	cli_capture_meta(r.d, t.command, o.options_text);
-	struct capture_server_options sopts = {.ring_size = o.ring_size,
-	                                       .block = o.block,
-	                                       .flags = o.flags,
-	                                       .flush_ms = o.flush_ms,
+	struct capture_server_options sopts = {.ring_size = o.cap.ring_size,
+	                                       .block = o.cap.block,
+	                                       .flags = o.cap.flags,
+	                                       .flush_ms = o.cap.flush_ms,
 	                                       .connected = attach_connected,
 	                                       .closed = attach_closed,
 	                                       .arg = &r};

@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,13 +82,7 @@ static const char cmd_record_usage[] =
     "itself failed (bad option, cannot start the program, cannot write).\n";
 
 struct record_opts {
-	const char *output;
-	bool force;
-	double duration; /* seconds, 0 = none */
-	uint32_t flags;  /* PROTO_OPT_* */
-	size_t ring_size;
-	bool block;
-	uint32_t flush_ms;
+	struct cli_capture_opts cap;
 	char **argv; /* the program */
 	char *options_text;
 };
@@ -188,74 +181,26 @@ static int record_usage_error(const char *fmt, const char *arg)
  * the program's name, so the program's own options stay its own. */
 static int record_parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_DURATION = 256, OPT_KINDS, OPT_NO_STACKS, OPT_RING_SIZE, OPT_BLOCK, OPT_FLUSH_MS };
 	static const struct option longopts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"duration", required_argument, NULL, OPT_DURATION},
-	    {"kinds", required_argument, NULL, OPT_KINDS},
-	    {"no-stacks", no_argument, NULL, OPT_NO_STACKS},
-	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
-	    {"block", no_argument, NULL, OPT_BLOCK},
-	    {"flush-ms", required_argument, NULL, OPT_FLUSH_MS},
+	    CLI_CAPTURE_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
-	o->flags = PROTO_OPT_STACKS | PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
-	o->ring_size = CLI_CAPTURE_RING_DEFAULT;
-	o->flush_ms = CLI_CAPTURE_FLUSH_DEFAULT;
+	cli_capture_opts_init(&o->cap);
 	/* cli_getopt permutes argv; "+" (stop at the first non-option) must
 	 * lead the option string, before the ':' that reports missing values. */
 	optind = 0;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+:o:fh", longopts, NULL)) != -1) {
-		char *end;
+		int applied = cli_capture_opt(&o->cap, "record", c, optarg);
+		if (applied < 0)
+			return RECORD_EXIT_FAILURE;
+		if (applied)
+			continue;
 		switch (c) {
-		case 'o':
-			if (!optarg[0])
-				return record_usage_error("empty output name%s", "");
-			o->output = optarg;
-			break;
-		case 'f':
-			o->force = true;
-			break;
 		case 'h':
 			fputs(cmd_record_usage, stdout);
 			return CLI_EXIT_OK;
-		case OPT_DURATION:
-			errno = 0;
-			o->duration = strtod(optarg, &end);
-			if (end == optarg || *end || errno || !isfinite(o->duration) || o->duration <= 0 ||
-			    o->duration > 1e8)
-				return record_usage_error(
-				    "--duration needs a positive number of seconds, not '%s'", optarg);
-			break;
-		case OPT_KINDS:
-			if (cli_capture_parse_kinds(optarg, &o->flags) < 0)
-				return record_usage_error(
-				    "--kinds takes cuda, nvtx, opencl (comma-separated), not '%s'", optarg);
-			break;
-		case OPT_NO_STACKS:
-			o->flags &= ~PROTO_OPT_STACKS;
-			break;
-		case OPT_RING_SIZE:
-			if (cli_capture_parse_size(optarg, &o->ring_size) < 0)
-				return record_usage_error(
-				    "--ring-size needs a power of two from 4K to 1G, not '%s'", optarg);
-			break;
-		case OPT_BLOCK:
-			o->block = true;
-			break;
-		case OPT_FLUSH_MS: {
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (end == optarg || *end || errno || optarg[0] == '-' || v < 1 || v > 60000)
-				return record_usage_error(
-				    "--flush-ms needs milliseconds from 1 to 60000, not '%s'", optarg);
-			o->flush_ms = (uint32_t)v;
-			break;
-		}
 		case ':':
 			return record_usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -436,10 +381,11 @@ static void record_loop(struct record_run *r, int wake_fd)
 		record_reap(r);
 		record_handle_signals(r);
 		int64_t now = cli_capture_now();
-		if (!r->detached && r->o->duration > 0 && (double)(now - r->start) >= r->o->duration * 1e9) {
+		if (!r->detached && r->o->cap.duration > 0 &&
+		    (double)(now - r->start) >= r->o->cap.duration * 1e9) {
 			cli_capture_progress_clear(&r->prog);
 			fprintf(stderr, "tstop: %g s elapsed; capture stopped, the program runs on\n",
-			        r->o->duration);
+			        r->o->cap.duration);
 			record_detach_all(r);
 		}
 		if (now - r->last_flush >= (int64_t)RECORD_FLUSH_MS * 1000000) {
@@ -481,7 +427,7 @@ int cmd_record(int argc, char **argv)
 		return RECORD_EXIT_FAILURE;
 	}
 	bool created;
-	char *path = cli_capture_output_path("record", o.output, o.force, &created);
+	char *path = cli_capture_output_path("record", o.cap.output, o.cap.force, &created);
 	if (!path) {
 		free(o.options_text);
 		return RECORD_EXIT_FAILURE;
@@ -499,10 +445,10 @@ int cmd_record(int argc, char **argv)
 	char *command = cli_capture_join(o.argv, argc_prog);
 	cli_capture_meta(r.d, command, o.options_text);
 	free(command);
-	struct capture_server_options sopts = {.ring_size = o.ring_size,
-	                                       .block = o.block,
-	                                       .flags = o.flags,
-	                                       .flush_ms = o.flush_ms,
+	struct capture_server_options sopts = {.ring_size = o.cap.ring_size,
+	                                       .block = o.cap.block,
+	                                       .flags = o.cap.flags,
+	                                       .flush_ms = o.cap.flush_ms,
 	                                       .connected = record_connected,
 	                                       .closed = record_closed,
 	                                       .arg = &r};
