@@ -140,7 +140,9 @@ static int launch_write_pid(const char *path)
 	size_t n = strlen(path);
 	char *tmp = xmalloc(n + 32);
 	snprintf(tmp, n + 32, "%s.%d.tmp", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* O_EXCL | O_NOFOLLOW: in a shared directory a planted file or symlink
+	 * of that name must not redirect the write. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	int rc = -1;
 	if (fd >= 0) {
 		char buf[32];
@@ -152,7 +154,8 @@ static int launch_write_pid(const char *path)
 	}
 	if (rc < 0) {
 		cli_error("launch", "cannot write --pid-file %s: %s", path, strerror(errno));
-		unlink(tmp);
+		if (fd >= 0) /* ours: O_EXCL created it */
+			unlink(tmp);
 	}
 	free(tmp);
 	return rc;

@@ -225,7 +225,9 @@ static bool inj_send(uint8_t type, uint32_t id, const void *body, size_t blen, c
 {
 	size_t len = sizeof(struct proto_header) + blen + tlen;
 	struct ring *r = atomic_load_explicit(&inj_hot.ring, memory_order_relaxed);
+	int saved_errno = errno; /* a blocking reserve may sleep */
 	unsigned char *p = ring_reserve(r, (uint32_t)len);
+	errno = saved_errno;
 	if (!p)
 		return false;
 	struct proto_header h = {.type = type, .id = id};
@@ -508,12 +510,14 @@ static bool inj_connect(void)
 	struct inj_thread *t = &inj_self;
 	if (t->connecting)
 		return false;
+	int saved_errno = errno; /* the application's, whatever connecting does */
 	t->connecting = true;
 	pthread_mutex_lock(&g.conn_lock);
 	if (atomic_load_explicit(&inj_hot.state, memory_order_acquire) == INJ_UNTRIED)
 		inj_connect_locked();
 	pthread_mutex_unlock(&g.conn_lock);
 	t->connecting = false;
+	errno = saved_errno;
 	return atomic_load_explicit(&inj_hot.state, memory_order_acquire) == INJ_ACTIVE;
 }
 
@@ -1094,8 +1098,10 @@ uint32_t inject_thread_track(void)
 	if (t->track)
 		return t->track;
 	char name[INJ_THREAD_NAME_MAX] = "";
+	int saved_errno = errno; /* pthread_getname_np reads /proc */
 	if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0)
 		name[0] = '\0';
+	errno = saved_errno;
 	name[sizeof(name) - 1] = '\0';
 	uint32_t nid = inject_string(name, strnlen(name, sizeof(name)));
 	if (!nid && name[0])
@@ -1128,12 +1134,14 @@ uint32_t inject_thread_track_of(uint32_t tid)
 		return id;
 	char path[64], name[INJ_THREAD_NAME_MAX] = "";
 	snprintf(path, sizeof(path), "/proc/self/task/%" PRIu32 "/comm", tid);
+	int saved_errno = errno;
 	FILE *f = fopen(path, "re");
 	if (f) {
 		if (fgets(name, sizeof(name), f))
 			name[strcspn(name, "\n")] = '\0';
 		fclose(f);
 	}
+	errno = saved_errno;
 	info.name = inject_string(name, strlen(name));
 	if (!info.name && name[0])
 		return 0;
