@@ -923,6 +923,21 @@ static void inj_at_exit(void)
 	inject_shutdown();
 }
 
+/* Library constructor. Loaded at start-up (LD_PRELOAD, as tstop record and
+ * tstop launch do) in a process tstop may capture, the collector registers
+ * its exit and fork handlers now, before the application registers its own
+ * atexit handlers: those then run first (atexit order is last in, first
+ * out) and what they record is still sent before GOODBYE. Connecting still
+ * waits for first use. */
+__attribute__((constructor)) static void inj_init(void)
+{
+	if (!getenv(PROTO_ENV_SOCKET) && !attach_path_enabled(getenv(PROTO_ENV_ATTACH)))
+		return;
+	pthread_mutex_lock(&g.conn_lock);
+	inj_process_hooks();
+	pthread_mutex_unlock(&g.conn_lock);
+}
+
 /* Library destructor: shuts down if exit did not (dlclose, or an exit path
  * that skipped the atexit handler). */
 __attribute__((destructor)) static void inj_fini(void)
