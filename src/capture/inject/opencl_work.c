@@ -59,6 +59,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/inject/inject.h"
 
@@ -81,9 +82,10 @@ struct ocl_work {
 	_Atomic int holds;       /* "sent" and "callback": pushed on the done stack at 0 */
 	_Atomic int cb_released; /* the "callback" hold was released */
 	_Atomic int callback;    /* enum ocl_cb */
-	uint32_t gen;
-	struct ocl_cmd cmd;    /* the command's times; its place in the clock's chain */
-	struct trace_event ev; /* times filled when sent */
+	uint32_t gen;            /* the capture session it was made in: only then is it sent */
+	pid_t pid;               /* the process whose OpenCL owns `event` (not a fork child's) */
+	struct ocl_cmd cmd;      /* the command's times; its place in the clock's chain */
+	struct trace_event ev;   /* times filled when sent */
 };
 
 static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -160,6 +162,7 @@ struct ocl_work *ocl_work_new(cl_command_queue q, const struct ocl_queue_view *v
 	atomic_store_explicit(&w->cb_released, 0, memory_order_relaxed);
 	atomic_store_explicit(&w->callback, OCL_CB_PENDING, memory_order_relaxed);
 	w->gen = inject_generation();
+	w->pid = getpid();
 	memset(&w->cmd, 0, sizeof(w->cmd));
 	memset(&w->ev, 0, sizeof(w->ev));
 	w->ev.track = v->track;
@@ -206,8 +209,8 @@ static void ocl_work_deliver(struct ocl_cmd *list)
 			w->ev.end = c->out_end;
 			/* A drop here (ring full) is counted by the ring. */
 			inject_event(&w->ev);
-		} else {
-			ocl_work_lost(1);
+		} else if (w->gen == inject_generation()) {
+			ocl_work_lost(1); /* left from an ended session: not this one's loss */
 		}
 		ocl_work_release(w);
 	}
@@ -289,10 +292,11 @@ void ocl_work_sweep(void)
 	if (!list)
 		return;
 	__typeof__(clReleaseEvent) *release = OCL_REAL(OCL_FN_RELEASE_EVENT, clReleaseEvent);
-	uint32_t gen = inject_generation();
+	pid_t self = getpid();
 	for (struct ocl_work *w = list; w; w = w->done_next) {
-		/* A fork child's inherited events belong to the parent's OpenCL. */
-		if (release && w->event && w->gen == gen)
+		/* A fork child's inherited events belong to the parent's OpenCL;
+		 * those of an ended attach session are still ours to release. */
+		if (release && w->event && w->pid == self)
 			release(w->event);
 	}
 	pthread_mutex_lock(&work_lock);
@@ -326,18 +330,21 @@ static bool ocl_work_matches(const struct ocl_work *w, const struct ocl_work_mat
 /* Sends every outstanding record matching m whose command has completed,
  * unless its callback did; with `final` (the end of a session), the ones
  * not completed are claimed too and counted as lost, so that nothing stays
- * waiting behind them. Records of another generation are left alone.
+ * waiting behind them. Records left from an ended attach session are
+ * claimed too (never sent: ocl_work_send checks the generation) so that
+ * their events are released; a fork child leaves its parent's alone.
  * O(outstanding records). */
 static void ocl_work_flush(const struct ocl_work_match *m, bool final)
 {
 	__typeof__(clGetEventInfo) *info = OCL_REAL(OCL_FN_GET_EVENT_INFO, clGetEventInfo);
 	uint32_t gen = inject_generation();
+	pid_t self = getpid();
 	pthread_mutex_lock(&work_lock);
 	if (!work_outstanding.next)
 		work_outstanding.next = work_outstanding.prev = &work_outstanding;
 	for (struct ocl_work *w = work_outstanding.next; w != &work_outstanding; w = w->next) {
-		if (w->gen != gen || atomic_load_explicit(&w->claimed, memory_order_acquire) ||
-		    !ocl_work_matches(w, m))
+		if (w->pid != self || atomic_load_explicit(&w->claimed, memory_order_acquire) ||
+		    (w->gen == gen && !ocl_work_matches(w, m)))
 			continue;
 		cl_int status = CL_QUEUED;
 		bool done = info &&
