@@ -30,7 +30,11 @@
  * its events. With --timeline FILE it also writes, per command, the queue
  * number (1..3), kind, name and CLOCK_MONOTONIC ns right before and after
  * the enqueue call ("op Q KIND NAME T0 T1"), and per clFinish
- * ("finish Q T0 T1"), for checking a capture's clock alignment.
+ * ("finish Q T0 T1"), for checking a capture's clock alignment. With
+ * --repeat N it runs the whole workload (program build, queues, commands,
+ * checks, releases) N times in a row in one context, and the counts it
+ * prints are the totals: a process that lives long enough for tests that
+ * attach to it several times.
  *
  * Exit status: 0 when everything checked out, 1 on a failed call or check,
  * 77 when no OpenCL device is present.
@@ -499,13 +503,22 @@ int main(int argc, char **argv)
 {
 	struct sample s;
 	memset(&s, 0, sizeof(s));
+	long repeat = 1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--timeline") && i + 1 < argc) {
 			s.timeline = fopen(argv[++i], "w");
 			if (!s.timeline)
 				sample_fail("cannot write %s", argv[i]);
+		} else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
+			char *end;
+			repeat = strtol(argv[++i], &end, 10);
+			if (*end || repeat < 1 || repeat > 1000000) {
+				fprintf(stderr,
+				        "tstop-sample-opencl: --repeat needs a count from 1 to 1000000\n");
+				return 2;
+			}
 		} else {
-			fprintf(stderr, "usage: tstop-sample-opencl [--timeline FILE]\n");
+			fprintf(stderr, "usage: tstop-sample-opencl [--timeline FILE] [--repeat N]\n");
 			return 2;
 		}
 	}
@@ -519,7 +532,8 @@ int main(int argc, char **argv)
 	sample_ok(rc, "clCreateContext");
 	char name[256] = "";
 	sample_ok(clGetDeviceInfo(s.dev, CL_DEVICE_NAME, sizeof(name), name, NULL), "clGetDeviceInfo");
-	sample_run(&s, sample_platform_2x(plat));
+	for (long i = 0; i < repeat; i++)
+		sample_run(&s, sample_platform_2x(plat));
 	clReleaseContext(s.ctx);
 	if (s.timeline && fclose(s.timeline) != 0)
 		sample_fail("cannot write the timeline");

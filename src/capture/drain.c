@@ -18,26 +18,30 @@
  * invariant 1).
  *
  * Bounds. A remap array grows only to an id the ring could have carried: at
- * most the records read from the ring plus the records it dropped (each
- * definition is one record) plus CAPTURE_ID_SLACK, and never past
- * CAPTURE_ID_MAX; a definition beyond that is dropped. Strings are capped at
+ * most the records read from the ring plus the records it dropped or that
+ * were skipped torn (each definition is one record) plus CAPTURE_ID_SLACK,
+ * and never past CAPTURE_ID_MAX; a definition beyond that is dropped. Strings are capped at
  * PROTO_STRING_MAX bytes, stacks at PROTO_STACK_MAX frames.
  */
 #include "capture/drain.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "capture/symbolize.h"
 #include "util/xalloc.h"
 
 #define CAPTURE_ID_SLACK    1024u
 #define CAPTURE_ID_MAX      (1u << 26)
-#define CAPTURE_READ_CHUNK  65536u /* records per ring_read call */
-#define CAPTURE_CLOSE_READS 64u    /* ring_read calls when a process goes */
+#define CAPTURE_READ_CHUNK  65536u            /* records per ring_read call */
+#define CAPTURE_CLOSE_READS 64u               /* ring_read calls when a process goes */
+#define CAPTURE_TORN_TICK   (100 * 1000000ll) /* drain time one poll adds to a stall, at most (ns) */
 
 /* Collector id spaces. */
 enum drain_map {
@@ -67,6 +71,13 @@ struct capture_proc {
 	uint64_t ring_dropped; /* last ring drop count recorded as a loss */
 	uint64_t invalid;      /* events dropped here */
 	uint64_t invalid_recorded;
+	uint64_t torn_recorded; /* last torn count recorded as a loss */
+	bool torn_noted;
+	/* A pending record at the head of the ring, being timed (drain.h). */
+	int64_t stall_seen; /* when a poll last saw it (ns); 0: none timed */
+	int64_t stall_age;  /* drain time it has been pending (ns) */
+	uint64_t stall_pos; /* consumer position when timing started */
+	uint64_t stall_res; /* producer position then */
 	struct capture_map maps[MAP_COUNT];
 };
 
@@ -84,6 +95,7 @@ struct capture_drain {
 	size_t nprocs, procs_cap;
 	struct capture_drain_stats stats;
 	struct symbolize *sym; /* frames to function, file:line (capture/symbolize.h) */
+	int64_t torn_ns;       /* opts.torn_ms in ns */
 };
 
 /* Remembers the first failure of sink `i` and stops feeding it. */
@@ -199,7 +211,7 @@ static bool map_id_ok(const struct capture_proc *p, uint32_t cid)
 {
 	if (cid == 0 || cid >= CAPTURE_ID_MAX)
 		return false;
-	return (uint64_t)cid <= p->records + p->ring_dropped + CAPTURE_ID_SLACK;
+	return (uint64_t)cid <= p->records + p->ring_dropped + p->torn_recorded + CAPTURE_ID_SLACK;
 }
 
 /* Records cid -> sid in space `m`; `cid` passed map_id_ok. */
@@ -600,8 +612,8 @@ static int drain_reader_record(void *arg, const void *data, uint32_t len)
 	return 0;
 }
 
-/* Records the ring's drop count and the events dropped here as losses when
- * they changed. */
+/* Records the ring's drop count, the events dropped here and the torn
+ * records skipped as losses when they changed. */
 static void drain_update_losses(struct capture_drain *d, struct capture_proc *p)
 {
 	uint64_t records, bytes;
@@ -614,11 +626,103 @@ static void drain_update_losses(struct capture_drain *d, struct capture_proc *p)
 		p->invalid_recorded = p->invalid;
 		drain_put_loss(d, p->pid, drain_intern(d, "invalid", 7), p->invalid);
 	}
+	struct ring_stats st;
+	ring_get_stats(p->ring, &st);
+	if (st.torn_records != p->torn_recorded) {
+		p->torn_recorded = st.torn_records;
+		drain_put_loss(d, p->pid, drain_intern(d, "torn", 4), st.torn_records);
+	}
 }
 
-/* Reads up to `budget` records of `p` in at most `calls` ring_read calls;
- * returns the records read. */
-static uint64_t drain_read(struct capture_drain *d, struct capture_proc *p, size_t budget, unsigned calls)
+/* The monotonic clock in nanoseconds (drain time). */
+static int64_t drain_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether process `pid` is stopped (a stop signal, a terminal's job
+ * control, a debugger), from the state field of /proc/PID/stat; false when
+ * that cannot be read. Its threads cannot commit what they were writing. */
+static bool drain_proc_stopped(uint32_t pid)
+{
+	char path[48], buf[512];
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold any byte, so take the last ')'. */
+	const char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'T' || rp[2] == 't');
+}
+
+/* Called when `p`'s ring has nothing more to read now: decides whether the
+ * record at its head is torn (drain.h: torn records) and skips it if so.
+ * `gone`: the process has gone, skip without waiting. Returns true when a
+ * record was skipped (or damage was skipped), so that reading goes on. */
+static bool drain_skip_torn(struct capture_drain *d, struct capture_proc *p, bool gone)
+{
+	if (ring_head_state(p->ring) != RING_HEAD_PENDING) {
+		p->stall_seen = 0;
+		return false;
+	}
+	if (!gone) {
+		struct ring_stats st;
+		ring_get_stats(p->ring, &st);
+		int64_t now = drain_now_ns();
+		/* Still the record being timed, or one reserved before the timing
+		 * started (pending at least as long). */
+		bool timed =
+		    p->stall_seen && (st.consumer_pos == p->stall_pos || st.consumer_pos < p->stall_res);
+		if (!timed) {
+			p->stall_seen = now;
+			p->stall_age = 0;
+			p->stall_pos = st.consumer_pos;
+			p->stall_res = st.reserve_pos;
+			return false;
+		}
+		int64_t dt = now - p->stall_seen;
+		p->stall_age += dt < 0 ? 0 : dt > CAPTURE_TORN_TICK ? CAPTURE_TORN_TICK : dt;
+		p->stall_seen = now;
+		if (p->stall_age < d->torn_ns)
+			return false;
+		if (drain_proc_stopped(p->pid)) {
+			p->stall_age = 0;
+			return false;
+		}
+	}
+	struct err e = {{0}};
+	int rc = ring_skip_torn(p->ring, &e);
+	if (rc < 0) {
+		d->stats.ring_errors++;
+		if (ring_head_state(p->ring) == RING_HEAD_BROKEN)
+			return false;
+		drain_note(d, p->pid, "damaged records in its ring were skipped: %s", e.msg);
+		return true;
+	}
+	if (rc == 0)
+		return false;
+	d->stats.torn_records++;
+	if (!p->torn_noted) {
+		p->torn_noted = true;
+		drain_note(d, p->pid,
+		           "a record was left half-written (a thread stopped while writing it): skipped, "
+		           "counted as a lost event of source \"torn\", and the records after it read");
+	}
+	return true;
+}
+
+/* Reads up to `budget` records of `p` in at most `calls` ring_read calls,
+ * skipping torn records (`gone`: the process has gone); returns the records
+ * read. */
+static uint64_t drain_read(struct capture_drain *d, struct capture_proc *p, size_t budget, unsigned calls,
+                           bool gone)
 {
 	struct drain_reader rd = {d, p};
 	uint64_t start = p->records;
@@ -643,8 +747,11 @@ static uint64_t drain_read(struct capture_drain *d, struct capture_proc *p, size
 			drain_note(d, p->pid, "damaged records in its ring were skipped: %s", e.msg);
 			continue;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (drain_skip_torn(d, p, gone))
+				continue;
 			break;
+		}
 	}
 	drain_update_losses(d, p);
 	return p->records - start;
@@ -676,6 +783,7 @@ struct capture_drain *capture_drain_new(struct trace_session *s, const struct ca
 	d->sym = symbolize_new();
 	if (opts)
 		d->opts = *opts;
+	d->torn_ns = (int64_t)(d->opts.torn_ms ? d->opts.torn_ms : CAPTURE_DRAIN_TORN_MS) * 1000000;
 	return d;
 }
 
@@ -791,23 +899,24 @@ uint64_t capture_drain_poll(struct capture_drain *d, size_t budget)
 	uint64_t n = 0;
 	unsigned calls = (unsigned)(budget / CAPTURE_READ_CHUNK < 64 ? budget / CAPTURE_READ_CHUNK + 4 : 68);
 	for (size_t i = 0; i < d->nprocs; i++)
-		n += drain_read(d, d->procs[i], budget, calls);
+		n += drain_read(d, d->procs[i], budget, calls, false);
 	return n;
 }
 
-/* Reads the rest of a ring whose process is gone or detached: every
- * committed record; a record left half-written ends it. */
+/* Reads the rest of a ring whose process is gone: every committed record,
+ * skipping torn ones; records left half-written with nothing committed
+ * behind them end it. */
 static void drain_read_rest(struct capture_drain *d, struct capture_proc *p)
 {
-	drain_read(d, p, SIZE_MAX, CAPTURE_CLOSE_READS);
+	drain_read(d, p, SIZE_MAX, CAPTURE_CLOSE_READS, true);
 	if (ring_head_state(p->ring) == RING_HEAD_PENDING) {
 		struct ring_stats st;
 		ring_get_stats(p->ring, &st);
 		d->stats.stalled_rings++;
 		drain_note(
 		    d, p->pid,
-		    "a record was left half-written (a thread died while writing it); %llu bytes after it "
-		    "could not be read",
+		    "records were left half-written at the end of its ring (threads died while writing "
+		    "them); %llu bytes could not be read",
 		    (unsigned long long)(st.reserve_pos - st.consumer_pos));
 	}
 }
@@ -857,7 +966,7 @@ void capture_drain_process_exit(struct capture_drain *d, uint32_t pid, int64_t e
 /* Capture stops; process `p` runs on without it. */
 void capture_drain_detach(struct capture_drain *d, struct capture_proc *p)
 {
-	drain_read(d, p, SIZE_MAX, CAPTURE_CLOSE_READS);
+	drain_read(d, p, SIZE_MAX, CAPTURE_CLOSE_READS, false);
 	ring_consumer_detach(p->ring);
 	struct trace_process proc = drain_process_of(d, p->pid, p->ppid);
 	if (proc.state == TRACE_PROC_RUNNING) {
@@ -893,6 +1002,15 @@ int capture_drain_flush(struct capture_drain *d, struct err *e)
 const char *capture_drain_error(const struct capture_drain *d)
 {
 	return d->failed ? d->error : NULL;
+}
+
+/* The failure of sink `k`, or NULL while it works (or is not one of ours). */
+const char *capture_drain_sink_error(const struct capture_drain *d, const struct capture_sink *k)
+{
+	for (size_t i = 0; i < d->nsinks; i++)
+		if (d->sinks[i] == k)
+			return d->sink_dead[i] ? d->sink_error[i] : NULL;
+	return NULL;
 }
 
 /* The counters. */

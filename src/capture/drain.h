@@ -19,8 +19,22 @@
  * bounded by the records the ring actually carried.
  *
  * Losses in the session, per process: "ring" (records the ring dropped when
- * full, read from the ring header), "invalid" (events dropped here), and
- * each source the collector reports with LOSS records ("cupti", ...).
+ * full, read from the ring header), "invalid" (events dropped here), "torn"
+ * (records left half-written that were skipped, see below), and each source
+ * the collector reports with LOSS records ("cupti", ...).
+ *
+ * Torn records. A record reserved in a ring but never committed (its
+ * producer thread or process died while writing it) would hold every
+ * record behind it. The drain skips it (ring_skip_torn) once committed
+ * records wait behind it and either its process is gone (its socket
+ * closed: capture_drain_close) or it has stayed uncommitted for
+ * capture_drain_options.torn_ms of drain time while the process was not
+ * stopped (a process stopped by SIGSTOP, a terminal or a debugger keeps its
+ * records; drain time only counts while the drain polls, at most 100 ms per
+ * poll, so a drain that was itself suspended does not see a stall it did not
+ * watch). Records reserved before the wait started are skipped at once when
+ * they turn out torn too. Each skip is a lost record of source "torn", and
+ * the first one of a process is logged.
  *
  * Processes: HELLO adds the process (pid, parent, command, start); GOODBYE
  * sets its end time; capture_drain_close (its socket closed) drains what is
@@ -43,6 +57,7 @@
 #include "util/err.h"
 
 #define CAPTURE_DRAIN_MAX_SINKS 4
+#define CAPTURE_DRAIN_TORN_MS   1000u /* default capture_drain_options.torn_ms */
 
 struct capture_drain;
 /* One process's ring as the drain sees it (from capture_drain_attach). */
@@ -58,6 +73,10 @@ struct capture_drain_options {
 	 * process concerned, PROTO_LOG_WARNING). May be NULL. */
 	void (*log)(void *arg, uint32_t pid, enum proto_log_level level, const char *msg, size_t len);
 	void *log_arg;
+	/* Drain time a record may stay reserved but uncommitted, with committed
+	 * records behind it, before it is skipped as torn (0: the default,
+	 * CAPTURE_DRAIN_TORN_MS). */
+	uint32_t torn_ms;
 };
 
 struct capture_drain_stats {
@@ -67,7 +86,8 @@ struct capture_drain_stats {
 	uint64_t dropped_records; /* malformed or unresolvable records of any type */
 	uint64_t dropped_events;  /* of those: EVENT records (also lost events of source "invalid") */
 	uint64_t ring_errors;     /* corruptions ring_read reported */
-	uint64_t stalled_rings;   /* rings closed with a record left half-written */
+	uint64_t torn_records;    /* records left half-written and skipped ("torn" losses) */
+	uint64_t stalled_rings;   /* rings closed with half-written records and nothing behind them */
 	uint64_t processes;       /* processes attached so far */
 };
 
@@ -103,11 +123,14 @@ struct capture_proc *capture_drain_attach(struct capture_drain *d, uint32_t pid,
 
 /* Reads what every attached ring holds now, at most `budget` records per
  * ring (and a bounded number of ring_read calls, so a ring a target keeps
- * corrupting cannot hold the caller). Returns the number of records read. */
+ * corrupting cannot hold the caller), skipping torn records (see the top of
+ * this file); call it regularly, its calls are the drain time that bounds
+ * a torn record's wait. Returns the number of records read. */
 uint64_t capture_drain_poll(struct capture_drain *d, size_t budget);
 
 /* Process `p`'s socket closed at session time `now`: reads the rest of its
- * ring, releases it, and records the end. `have_status` says whether
+ * ring (skipping torn records at once: their writers are gone), releases
+ * it, and records the end. `have_status` says whether
  * `wait_status` (a waitpid-style status) is the process's real end; without
  * it the process ends as TRACE_PROC_ENDED unless capture_drain_process_exit
  * already told how. `p` is invalid afterwards. */
@@ -135,6 +158,11 @@ int capture_drain_flush(struct capture_drain *d, struct err *e);
 /* The first sink failure, or NULL while every sink works. After a failure
  * that sink receives nothing more. */
 const char *capture_drain_error(const struct capture_drain *d);
+
+/* The failure of sink `k` (one added with capture_drain_add_sink), or NULL
+ * while it works: a command tells a failed session database (the capture
+ * goes on) from a failed SBT file (it cannot). */
+const char *capture_drain_sink_error(const struct capture_drain *d, const struct capture_sink *k);
 
 /* The drain's counters. */
 const struct capture_drain_stats *capture_drain_stats(const struct capture_drain *d);

@@ -132,6 +132,7 @@ struct proto_goodbye {
 #define PROTO_OPT_CUDA   0x02u /* CUDA activity through CUPTI */
 #define PROTO_OPT_NVTX   0x04u /* NVTX ranges and marks */
 #define PROTO_OPT_OPENCL 0x08u /* OpenCL calls and device work */
+#define PROTO_OPT_WINDOW 0x10u /* capture may pause (--delay, --capture-range): see below */
 
 struct proto_connect {
 	uint64_t magic; /* PROTO_MAGIC */
@@ -146,6 +147,58 @@ struct proto_accept {
 	int32_t status;    /* 0: accepted, a memfd is attached; else refused, no fd */
 	uint32_t flags;    /* PROTO_OPT_* */
 	uint32_t flush_ms; /* CUPTI flush period */
+};
+
+/* --- capture windows ------------------------------------------------------------
+ *
+ * Capture can be switched off and on while a process runs; what it records
+ * while off is nothing but definitions, process records and its final
+ * words (LOSS, GOODBYE). Two switches, both must be on:
+ *
+ *   - tstop's: RING_CTRL_PAUSE in the ring's control word (ring.h), set
+ *     and cleared by tstop at any time (`tstop record --delay`; the same
+ *     switch a live view may offer), read by the collector on every hook;
+ *   - the process's own capture range: when tstop's ring note (ring.h)
+ *     holds a struct proto_control with a range, capture in that process
+ *     is off until an NVTX range of that name (and domain) starts on any of
+ *     its threads, on while one is open, and off when the last one ends;
+ *     with PROTO_RANGE_STOP it stays off after that, with
+ *     PROTO_RANGE_REPEAT the next such range turns it on again. The range
+ *     itself is recorded. Each process follows its own ranges.
+ *
+ * PROTO_OPT_WINDOW in proto_accept.flags says that either may happen in
+ * this session: tstop must set it to use either switch (a collector reads
+ * tstop's switch only then, so that a session without windows pays
+ * nothing for them), and the CUDA backend then watches every launch and
+ * copy (to drop the GPU work of calls made while capture was off, and keep
+ * what was launched while it was on, whenever it ends).
+ */
+#define PROTO_RANGE_NAME_MAX   1024u /* bytes of a capture range's name */
+#define PROTO_RANGE_DOMAIN_MAX 256u  /* bytes of its domain's name */
+
+enum proto_range_end {
+	PROTO_RANGE_NONE = 0,   /* no capture range: capture follows tstop's switch only */
+	PROTO_RANGE_REPEAT = 1, /* every range of the name opens a capture window */
+	PROTO_RANGE_STOP = 2,   /* the first window is the only one */
+};
+
+enum proto_range_domain {
+	PROTO_RANGE_DEFAULT = 0, /* ranges of NVTX's default domain only */
+	PROTO_RANGE_NAMED = 1,   /* ranges of the domain named `domain` */
+	PROTO_RANGE_ANY = 2,     /* ranges of any domain */
+};
+
+/* tstop -> collector, in the ring's note. */
+struct proto_control {
+	uint64_t magic; /* PROTO_MAGIC */
+	uint32_t version;
+	uint32_t range_end;    /* enum proto_range_end */
+	uint32_t range_domain; /* enum proto_range_domain */
+	uint32_t name_len;     /* 1..PROTO_RANGE_NAME_MAX */
+	uint32_t domain_len;   /* 0..PROTO_RANGE_DOMAIN_MAX */
+	uint32_t reserved;
+	char name[PROTO_RANGE_NAME_MAX];
+	char domain[PROTO_RANGE_DOMAIN_MAX];
 };
 
 /* --- attach -------------------------------------------------------------------

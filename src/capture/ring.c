@@ -43,13 +43,15 @@ _Static_assert(sizeof(_Atomic uint64_t) == 8, "a record header word is 8 bytes")
 _Static_assert(offsetof(struct ring_shared, reserve_pos) == 128, "ring header layout");
 _Static_assert(offsetof(struct ring_shared, dropped_records) == 256, "ring header layout");
 _Static_assert(offsetof(struct ring_shared, consumer_pos) == 384, "ring header layout");
+_Static_assert(offsetof(struct ring_shared, control) == 512, "ring header layout");
 _Static_assert(sizeof(struct ring_shared) <= RING_HEADER_SIZE, "ring header fits its page");
 
-#define RING_SPIN_STEPS     64u      /* producer wait: busy spins first */
-#define RING_YIELD_STEPS    128u     /* then sched_yield until this step */
-#define RING_SLEEP_MIN_NS   20000u   /* then sleeps, doubling from this */
-#define RING_SLEEP_MAX_NS   1000000u /* up to this */
-#define RING_MAX_TIMEOUT_MS 60000u   /* an attached ring's timeout is clamped to this */
+#define RING_SPIN_STEPS     64u        /* producer wait: busy spins first */
+#define RING_YIELD_STEPS    128u       /* then sched_yield until this step */
+#define RING_SLEEP_MIN_NS   20000u     /* then sleeps, doubling from this */
+#define RING_SLEEP_MAX_NS   1000000u   /* up to this */
+#define RING_MAX_TIMEOUT_MS 60000u     /* an attached ring's timeout is clamped to this */
+#define RING_TORN_SCAN_MAX  (1u << 20) /* header words ring_skip_torn looks at, at most */
 
 struct ring {
 	struct ring_shared *hdr; /* the shared header page */
@@ -66,7 +68,13 @@ struct ring {
 	uint64_t cons; /* position of the next record to read */
 	bool broken;   /* stopped after unrecoverable corruption */
 	uint64_t read_records, read_bytes, corruptions, skipped_bytes;
+	uint64_t torn_records, torn_bytes;
 };
+
+/* Set on threads that must never wait for space (ring_thread_nowait). The
+ * initial-exec model keeps its access a plain thread-pointer load, with no
+ * allocation, in the collector loaded with dlopen or LD_PRELOAD too. */
+static __thread bool ring_nowait __attribute__((tls_model("initial-exec")));
 
 /* Producer-side wait state of one ring_reserve call in blocking mode. */
 struct ring_wait {
@@ -310,13 +318,14 @@ static void ring_count_drop(struct ring *r, uint32_t len)
 
 /* Blocking mode: one step of a producer's wait for space while the consumer
  * is at `cons`. Returns true to try again, false to give up and drop: not
- * blocking, the consumer is detached, an earlier wait already timed out at
- * this consumer position, or this one just did (it then records `cons` in
- * giveup_pos so that later producers do not wait for it again). */
+ * blocking (or never waiting on this thread), the consumer is detached, an
+ * earlier wait already timed out at this consumer position, or this one
+ * just did (it then records `cons` in giveup_pos so that later producers do
+ * not wait for it again). */
 static bool ring_wait_for_space(struct ring *r, uint64_t cons, struct ring_wait *w)
 {
 	struct ring_shared *h = r->hdr;
-	if (!r->blocking)
+	if (!r->blocking || ring_nowait)
 		return false;
 	uint32_t fl = atomic_load_explicit(&h->flags, memory_order_relaxed);
 	if (!(fl & RING_CONSUMER_ATTACHED) || (fl & RING_CONSUMER_DETACHED))
@@ -397,6 +406,13 @@ void *ring_reserve(struct ring *r, uint32_t len)
 	}
 	ring_count_drop(r, len);
 	return NULL;
+}
+
+bool ring_thread_nowait(bool on)
+{
+	bool old = ring_nowait;
+	ring_nowait = on;
+	return old;
 }
 
 void ring_commit(struct ring *r, void *ptr)
@@ -565,6 +581,74 @@ long ring_read(struct ring *r, size_t max_records, ring_record_fn fn, void *arg,
 	return (long)count;
 }
 
+/* Consumer: the position of the first nonzero word at or after position
+ * `q` and before `res`, looking at no more than *budget words (decremented);
+ * UINT64_MAX when there is none within those bounds. */
+static uint64_t ring_next_written(const struct ring *r, uint64_t q, uint64_t res, uint64_t *budget)
+{
+	for (; q < res && *budget; q += RING_REC_HDR, (*budget)--) {
+		if (atomic_load_explicit(ring_slot(r, q), memory_order_acquire) != 0)
+			return q;
+	}
+	return UINT64_MAX;
+}
+
+/* Consumer: the torn record at the consumer position, header word `word`
+ * (PENDING, `need` its size when the word is written), ends at *end and a
+ * committed record lies behind it, before producer position `res`: true.
+ * False when that cannot be told for sure within RING_TORN_SCAN_MAX words.
+ * Every header word it goes by must be well-formed for its own position
+ * (ring_classify), so a payload word of a record whose header is not
+ * visible yet is never taken for a boundary. */
+static bool ring_torn_extent(const struct ring *r, uint64_t pos, uint64_t word, uint64_t need, uint64_t res,
+                             uint64_t *end)
+{
+	uint64_t budget = RING_TORN_SCAN_MAX;
+	uint64_t q = word ? pos + need : ring_next_written(r, pos + RING_REC_HDR, res, &budget);
+	if (q == UINT64_MAX)
+		return false;
+	*end = q;
+	for (;;) {
+		q = ring_next_written(r, q, res, &budget);
+		if (q == UINT64_MAX)
+			return false;
+		uint64_t w = atomic_load_explicit(ring_slot(r, q), memory_order_acquire);
+		uint64_t qres = res, n = 0;
+		const char *why = NULL;
+		enum ring_head st = ring_classify(r, q, w, &qres, &n, &why);
+		if (st == RING_HEAD_READY)
+			return true;
+		if (st != RING_HEAD_PENDING || n == 0)
+			return false;
+		q += n; /* another pending record: look behind it */
+	}
+}
+
+int ring_skip_torn(struct ring *r, struct err *e)
+{
+	if (r->broken)
+		return err_fmt(e, "ring: reading stopped after corruption");
+	uint64_t pos = r->cons, res = pos, need = 0;
+	uint64_t word = atomic_load_explicit(ring_slot(r, pos), memory_order_acquire);
+	const char *why = NULL;
+	enum ring_head st = ring_classify(r, pos, word, &res, &need, &why);
+	if (st == RING_HEAD_CORRUPT)
+		return (int)ring_resync(r, pos, word, why, e);
+	if (st != RING_HEAD_PENDING)
+		return 0;
+	/* A PENDING zero word left `res` reloaded; a written one may not have. */
+	res = atomic_load_explicit(&r->hdr->reserve_pos, memory_order_acquire);
+	if (!ring_res_sane(r, pos, res))
+		return (int)ring_resync(r, pos, word, "impossible producer position", e);
+	uint64_t end;
+	if (!ring_torn_extent(r, pos, word, need, res, &end))
+		return 0;
+	ring_publish(r, pos, end);
+	r->torn_records++;
+	r->torn_bytes += end - pos;
+	return 1;
+}
+
 enum ring_head ring_head_state(const struct ring *r)
 {
 	if (r->broken)
@@ -601,4 +685,46 @@ void ring_get_stats(const struct ring *r, struct ring_stats *out)
 	out->read_bytes = r->read_bytes;
 	out->corruptions = r->corruptions;
 	out->skipped_bytes = r->skipped_bytes;
+	out->torn_records = r->torn_records;
+	out->torn_bytes = r->torn_bytes;
+}
+
+/* --- the capture switch and the note ------------------------------------------ */
+
+void ring_set_control(struct ring *r, uint32_t control, int64_t time)
+{
+	atomic_store_explicit(&r->hdr->control_time, time, memory_order_relaxed);
+	atomic_store_explicit(&r->hdr->control, control, memory_order_release);
+}
+
+uint32_t ring_control(const struct ring *r, int64_t *time)
+{
+	uint32_t c = atomic_load_explicit(&r->hdr->control, memory_order_acquire);
+	if (time)
+		*time = atomic_load_explicit(&r->hdr->control_time, memory_order_relaxed);
+	return c;
+}
+
+const _Atomic uint32_t *ring_control_word(const struct ring *r)
+{
+	return &r->hdr->control;
+}
+
+int ring_set_note(struct ring *r, const void *bytes, size_t len, struct err *e)
+{
+	if (len > RING_NOTE_MAX)
+		return err_fmt(e, "ring: a note of %zu bytes is longer than %u", len, RING_NOTE_MAX);
+	if (len)
+		memcpy(r->hdr->note, bytes, len);
+	r->hdr->note_len = (uint32_t)len;
+	return 0;
+}
+
+size_t ring_note(const struct ring *r, void *buf, size_t cap)
+{
+	uint32_t len = r->hdr->note_len; /* read once: the peer may change it */
+	if (len > RING_NOTE_MAX || len > cap)
+		return 0;
+	memcpy(buf, r->hdr->note, len);
+	return len;
 }

@@ -36,10 +36,22 @@
  *
  * A producer that stops between reserve and commit (killed, or a thread
  * that never returns) stalls the consumer at that record: later committed
- * records wait behind it. The consumer cannot skip it, because the owner may
+ * records wait behind it. ring_read never skips it, because its owner may
  * still be writing. ring_head_state() tells such a stall (RING_HEAD_PENDING)
- * from an empty ring; the drain keeps polling and gives up on the ring when
- * the target process is gone.
+ * from an empty ring, and ring_skip_torn() skips the record when the caller
+ * has decided that its owner is gone (the drain: the process has exited, or
+ * the record stayed uncommitted for a bound of drain time while the process
+ * ran). The skip needs the record's extent: when its header word is written
+ * it carries the length; when the producer died between its reservation and
+ * that first store (the slot still reads zero, invariant 2 of ring.c), the
+ * record ends at the first written header word after it, which must be a
+ * well-formed header for its own position. Either way a skip happens only
+ * when a committed record lies behind the torn one, so a ring whose writers
+ * all stopped (a suspended process) is never skipped through. Skipped
+ * records are counted (ring_stats.torn_records). A producer that was only
+ * slow and writes after the skip writes into free space; whatever that
+ * leaves is caught by the consumer's checks below (reported, resynchronized),
+ * never read as a record of its own.
  *
  * Trust. The two sides trust nothing they read from shared memory. Each
  * handle keeps its own copy of the sizes (read once and validated at attach)
@@ -58,7 +70,7 @@
  * sleeping, until there is space, the consumer has marked itself detached,
  * or the consumer position has not moved for the ring's block timeout; after
  * such a timeout producers drop without waiting until the consumer moves
- * again.
+ * again. A thread marked with ring_thread_nowait never waits.
  *
  * The producer path (ring_reserve, ring_commit, ring_drops) takes no lock,
  * allocates nothing, and uses only atomics, clock_gettime, sched_yield and
@@ -91,6 +103,10 @@
 #define RING_CONSUMER_ATTACHED (1u << 1) /* a consumer created the ring */
 #define RING_CONSUMER_DETACHED (1u << 2) /* the consumer has gone; never wait for it */
 
+/* Bits of ring_shared.control, the consumer's capture switch. */
+#define RING_CTRL_PAUSE (1u << 0) /* the consumer asks producers to record nothing for now */
+#define RING_NOTE_MAX   2048u     /* bytes of the consumer's note */
+
 /* The header page, shared by both sides. Fields written by producers and
  * by the consumer sit on separate 128-byte blocks (two cache lines, which
  * adjacent-line prefetchers fetch together). Versioned by RING_VERSION. */
@@ -115,6 +131,20 @@ struct ring_shared {
 	_Atomic uint64_t consumer_pos;
 	_Atomic uint32_t flags; /* RING_BLOCKING | RING_CONSUMER_* */
 	uint32_t reserved1;
+	uint8_t pad3[128 - 16];
+	/* Consumer -> producers: the capture switch (RING_CTRL_*), which the
+	 * consumer may change at any time and producers read on their hot
+	 * path, so it has a block of its own that is written only on a change;
+	 * and the session time of the last change. */
+	_Atomic uint32_t control;
+	uint32_t reserved2;
+	_Atomic int64_t control_time;
+	uint8_t pad4[128 - 16];
+	/* Consumer -> producers: a note written before the fd is shared and
+	 * read once by the producer side at attach (its format is the user's:
+	 * capture/proto.h's struct proto_control). */
+	uint32_t note_len;
+	uint8_t note[RING_NOTE_MAX];
 };
 
 /* An open ring: one process's mapping plus its private, validated copies of
@@ -140,6 +170,8 @@ struct ring_stats {
 	uint64_t read_bytes;      /* their payload bytes */
 	uint64_t corruptions;     /* corruption events ring_read met */
 	uint64_t skipped_bytes;   /* ring bytes thrown away resynchronizing */
+	uint64_t torn_records;    /* records left half-written that ring_skip_torn skipped */
+	uint64_t torn_bytes;      /* ring bytes they occupied (headers and padding included) */
 };
 
 /* Called by ring_read for each record, in order: `data` points at `len`
@@ -191,6 +223,15 @@ uint32_t ring_max_payload(const struct ring *r);
  * consumer waits at this record. Lock-free; async-signal-safe. */
 void *ring_reserve(struct ring *r, uint32_t len);
 
+/* Producer. Makes ring_reserve on the calling thread never wait when `on`,
+ * whatever the ring's mode: for threads that must not be stalled, such as
+ * the threads an OpenCL implementation runs completion callbacks on. A
+ * reservation that finds no room then drops and counts the record as in
+ * non-blocking mode. Returns the previous setting, for the caller to
+ * restore. The fast path does not look at it (only a wait does). Per
+ * thread, for every ring; async-signal-safe. */
+bool ring_thread_nowait(bool on);
+
 /* Producer. Publishes the record whose payload `ptr` (from ring_reserve on
  * this handle) points at, with release order: every byte written to it
  * before this call is visible to the consumer that sees it. Async-signal-
@@ -214,6 +255,20 @@ long ring_read(struct ring *r, size_t max_records, ring_record_fn fn, void *arg,
  * between reserve and commit. Reads only; safe alongside producers. */
 enum ring_head ring_head_state(const struct ring *r);
 
+/* Consumer. Skips the record at the consumer position when it is reserved
+ * but not committed (RING_HEAD_PENDING) and a committed record lies behind
+ * it, so that ring_read goes on with the records after it. Call it only
+ * once the record's producer is known or judged gone: a producer still
+ * writing it would lose it. Its extent is its header's length, or, when the
+ * header word was never written, up to the first well-formed header after
+ * it. The skipped bytes are zeroed (as consumed bytes are) and counted in
+ * ring_stats.torn_records and torn_bytes. Returns 1 when a record was
+ * skipped; 0 when there is nothing to skip (not pending, nothing committed
+ * behind it, or its end cannot be told for sure; the search looks at a
+ * bounded number of header words); -1 with `e` set on corruption, handled
+ * as in ring_read. Only the reading thread may call it. */
+int ring_skip_torn(struct ring *r, struct err *e);
+
 /* Consumer. Marks the consumer detached for good: blocking producers stop
  * waiting, and everyone may test it with ring_consumer_detached. */
 void ring_consumer_detach(struct ring *r);
@@ -228,5 +283,34 @@ void ring_drops(const struct ring *r, uint64_t *records, uint64_t *bytes);
 
 /* Fills `out` with the ring's counters as this handle sees them. */
 void ring_get_stats(const struct ring *r, struct ring_stats *out);
+
+/* --- the capture switch and the note (consumer -> producers) ---------------
+ *
+ * Unlike everything above, these carry words from the consumer to the
+ * producers. The producer side takes them as requests (a paused producer
+ * still writes what it must, such as definitions); it validates the note's
+ * length before use. */
+
+/* Consumer. Sets the capture switch to `control` (RING_CTRL_* bits) with
+ * `time` (the session clock of the change) stored first, so that a
+ * producer that sees the new switch also finds its time. Async-signal-safe. */
+void ring_set_control(struct ring *r, uint32_t control, int64_t time);
+
+/* Either side. The capture switch, and in *time (when not NULL) the time
+ * of its last change (0 when never changed). */
+uint32_t ring_control(const struct ring *r, int64_t *time);
+
+/* Producer hot path: the shared switch word itself, to be read with one
+ * relaxed atomic load. Valid as long as the mapping is. */
+const _Atomic uint32_t *ring_control_word(const struct ring *r);
+
+/* Consumer, before the fd is shared: writes the note (`len` bytes, at most
+ * RING_NOTE_MAX). Returns 0, or -1 with `e` set when it is too long. */
+int ring_set_note(struct ring *r, const void *bytes, size_t len, struct err *e);
+
+/* Producer: copies the note into `buf` (`cap` bytes) and returns its
+ * length, 0 when there is none or it does not fit (a length the consumer
+ * could not have written reads as no note). */
+size_t ring_note(const struct ring *r, void *buf, size_t cap);
 
 #endif

@@ -22,6 +22,8 @@
 #include "trace/meta.h"
 #include "util/xalloc.h"
 
+_Static_assert(sizeof(struct proto_control) <= RING_NOTE_MAX, "the capture range fits a ring's note");
+
 #define CLI_CAPTURE_NAME_TRIES    1000
 #define CLI_CAPTURE_SUMMARY_PROCS 20 /* processes listed in the summary */
 
@@ -314,6 +316,58 @@ void cli_capture_opts_init(struct cli_capture_opts *o)
 	o->flags = PROTO_OPT_STACKS | PROTO_OPT_CUDA | PROTO_OPT_NVTX | PROTO_OPT_OPENCL;
 	o->ring_size = CLI_CAPTURE_RING_DEFAULT;
 	o->flush_ms = CLI_CAPTURE_FLUSH_DEFAULT;
+	o->range_end = PROTO_RANGE_STOP;
+}
+
+/* Checks the shared options together (capture_cli.h). */
+int cli_capture_opts_finish(struct cli_capture_opts *o, const char *cmd)
+{
+	if (o->has_range_end && !o->has_range) {
+		cli_usage_error(cmd, "--capture-range-end needs a --capture-range");
+		return -1;
+	}
+	o->range.range_end = o->has_range ? o->range_end : PROTO_RANGE_NONE;
+	return 0;
+}
+
+/* Parses a --capture-range (capture_cli.h). */
+int cli_capture_parse_range(const char *arg, struct proto_control *c)
+{
+	static const char prefix[] = "nvtx:";
+	memset(c, 0, sizeof(*c));
+	if (strncmp(arg, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	const char *name = arg + sizeof(prefix) - 1;
+	const char *at = strrchr(name, '@');
+	size_t name_len = at ? (size_t)(at - name) : strlen(name);
+	if (name_len == 0 || name_len > PROTO_RANGE_NAME_MAX)
+		return -1;
+	c->magic = PROTO_MAGIC;
+	c->version = PROTO_VERSION;
+	c->range_domain = PROTO_RANGE_DEFAULT;
+	memcpy(c->name, name, name_len);
+	c->name_len = (uint32_t)name_len;
+	if (at) {
+		const char *domain = at + 1;
+		size_t domain_len = strlen(domain);
+		if (domain_len == 0 || domain_len > PROTO_RANGE_DOMAIN_MAX)
+			return -1;
+		if (!strcmp(domain, "*")) {
+			c->range_domain = PROTO_RANGE_ANY;
+		} else {
+			c->range_domain = PROTO_RANGE_NAMED;
+			memcpy(c->domain, domain, domain_len);
+			c->domain_len = (uint32_t)domain_len;
+		}
+	}
+	return 0;
+}
+
+/* Writes the collector's note into a new ring (capture_cli.h). */
+void cli_capture_ring_setup(const struct cli_capture_opts *o, struct ring *r)
+{
+	if (o->has_range)
+		ring_set_note(r, &o->range, sizeof(o->range), NULL);
 }
 
 /* Applies one shared capture option (capture_cli.h). */
@@ -339,6 +393,38 @@ int cli_capture_opt(struct cli_capture_opts *o, const char *cmd, int c, const ch
 			cli_usage_error(cmd, "--duration needs a positive number of seconds, not '%s'", arg);
 			return -1;
 		}
+		return 1;
+	case CLI_CAPTURE_OPT_DELAY:
+		errno = 0;
+		o->delay = strtod(arg, &end);
+		if (end == arg || *end || errno || !isfinite(o->delay) || o->delay < 0 || o->delay > 1e8) {
+			cli_usage_error(cmd, "--delay needs a number of seconds (0 or more), not '%s'", arg);
+			return -1;
+		}
+		if (o->delay > 0)
+			o->flags |= PROTO_OPT_WINDOW;
+		return 1;
+	case CLI_CAPTURE_OPT_RANGE:
+		if (cli_capture_parse_range(arg, &o->range) < 0) {
+			cli_usage_error(cmd,
+			                "--capture-range takes nvtx:NAME, nvtx:NAME@DOMAIN or nvtx:NAME@* "
+			                "(NAME up to %u bytes), not '%s'",
+			                PROTO_RANGE_NAME_MAX, arg);
+			return -1;
+		}
+		o->has_range = true;
+		o->flags |= PROTO_OPT_WINDOW;
+		return 1;
+	case CLI_CAPTURE_OPT_RANGE_END:
+		if (!strcmp(arg, "stop")) {
+			o->range_end = PROTO_RANGE_STOP;
+		} else if (!strcmp(arg, "repeat")) {
+			o->range_end = PROTO_RANGE_REPEAT;
+		} else {
+			cli_usage_error(cmd, "--capture-range-end takes stop or repeat, not '%s'", arg);
+			return -1;
+		}
+		o->has_range_end = true;
 		return 1;
 	case CLI_CAPTURE_OPT_KINDS:
 		if (cli_capture_parse_kinds(arg, &o->flags) < 0) {
@@ -372,4 +458,53 @@ int cli_capture_opt(struct cli_capture_opts *o, const char *cmd, int c, const ch
 	default:
 		return 0;
 	}
+}
+
+/* --- the capture switch ---------------------------------------------------------- */
+
+/* Starts a switch (capture_cli.h). */
+void cli_capture_switch_init(struct cli_capture_switch *sw, bool paused)
+{
+	memset(sw, 0, sizeof(*sw));
+	sw->paused = paused;
+}
+
+/* Adds a newly connected process's ring (capture_cli.h). Amortized O(1). */
+void cli_capture_switch_add(struct cli_capture_switch *sw, void *handle, struct ring *ring)
+{
+	if (sw->n == sw->cap) {
+		sw->cap = sw->cap ? sw->cap * 2 : 8;
+		sw->rings = xreallocarray(sw->rings, sw->cap, sizeof(*sw->rings));
+	}
+	sw->rings[sw->n].handle = handle;
+	sw->rings[sw->n].ring = ring;
+	sw->n++;
+	if (sw->paused)
+		ring_set_control(ring, RING_CTRL_PAUSE, cli_capture_now());
+}
+
+/* Forgets a process's ring (capture_cli.h). */
+void cli_capture_switch_remove(struct cli_capture_switch *sw, void *handle)
+{
+	for (size_t i = 0; i < sw->n; i++) {
+		if (sw->rings[i].handle == handle) {
+			sw->rings[i] = sw->rings[--sw->n];
+			return;
+		}
+	}
+}
+
+/* Pauses or resumes every ring (capture_cli.h). */
+void cli_capture_switch_set(struct cli_capture_switch *sw, bool paused, int64_t now)
+{
+	sw->paused = paused;
+	for (size_t i = 0; i < sw->n; i++)
+		ring_set_control(sw->rings[i].ring, paused ? RING_CTRL_PAUSE : 0, now);
+}
+
+/* Frees the switch (capture_cli.h). */
+void cli_capture_switch_done(struct cli_capture_switch *sw)
+{
+	free(sw->rings);
+	memset(sw, 0, sizeof(*sw));
 }

@@ -25,11 +25,16 @@
 struct cli_capture_opts {
 	const char *output;
 	bool force;
-	double duration; /* seconds, 0 = none */
-	uint32_t flags;  /* PROTO_OPT_* */
+	double duration; /* seconds of capture, 0 = none (counted after the delay) */
+	double delay;    /* seconds before capture starts, 0 = none */
+	uint32_t flags;  /* PROTO_OPT_* (PROTO_OPT_WINDOW with a delay or a range) */
 	size_t ring_size;
 	bool block;
 	uint32_t flush_ms;
+	bool has_range;             /* --capture-range given */
+	bool has_range_end;         /* --capture-range-end given */
+	uint32_t range_end;         /* enum proto_range_end (PROTO_RANGE_STOP by default) */
+	struct proto_control range; /* the capture range, for the rings' note */
 };
 
 /* getopt_long values of the shared long options; a command numbers its own
@@ -41,6 +46,9 @@ enum {
 	CLI_CAPTURE_OPT_RING_SIZE,
 	CLI_CAPTURE_OPT_BLOCK,
 	CLI_CAPTURE_OPT_FLUSH_MS,
+	CLI_CAPTURE_OPT_DELAY,
+	CLI_CAPTURE_OPT_RANGE,
+	CLI_CAPTURE_OPT_RANGE_END,
 	CLI_CAPTURE_OPT_END
 };
 
@@ -54,6 +62,9 @@ enum {
 	    {"no-stacks", no_argument, NULL, CLI_CAPTURE_OPT_NO_STACKS},                                     \
 	    {"ring-size", required_argument, NULL, CLI_CAPTURE_OPT_RING_SIZE},                               \
 	    {"block", no_argument, NULL, CLI_CAPTURE_OPT_BLOCK},                                             \
+	    {"delay", required_argument, NULL, CLI_CAPTURE_OPT_DELAY},                                       \
+	    {"capture-range", required_argument, NULL, CLI_CAPTURE_OPT_RANGE},                               \
+	    {"capture-range-end", required_argument, NULL, CLI_CAPTURE_OPT_RANGE_END},                       \
 	{                                                                                                    \
 		"flush-ms", required_argument, NULL, CLI_CAPTURE_OPT_FLUSH_MS                                \
 	}
@@ -66,6 +77,23 @@ void cli_capture_opts_init(struct cli_capture_opts *o);
  * other than -h. Returns 1 when applied, 0 when `c` is not a shared option,
  * -1 after printing a usage error for command `cmd`. */
 int cli_capture_opt(struct cli_capture_opts *o, const char *cmd, int c, const char *arg);
+
+/* Checks the shared options together once all are applied (a
+ * --capture-range-end needs a --capture-range). Returns 0, or -1 after
+ * printing a usage error for command `cmd`. */
+int cli_capture_opts_finish(struct cli_capture_opts *o, const char *cmd);
+
+/* Parses a --capture-range: "nvtx:NAME" (a range of NVTX's default
+ * domain), "nvtx:NAME@DOMAIN" (of the domain named DOMAIN; the last '@'
+ * separates it) or "nvtx:NAME@*" (of any domain) into *c (magic, version,
+ * name and domain; range_end left PROTO_RANGE_NONE). Returns 0, or -1 when
+ * it is not such a string, or a name or domain is empty or too long. Pure. */
+int cli_capture_parse_range(const char *arg, struct proto_control *c);
+
+/* Writes what the collector of a process reads from its ring at connect
+ * (the capture range, when there is one) into `r`, which must not have
+ * been shared yet: the server's `connected` callback calls it. */
+void cli_capture_ring_setup(const struct cli_capture_opts *o, struct ring *r);
 #define CLI_CAPTURE_PROGRESS_MS 500
 
 /* CLOCK_MONOTONIC in nanoseconds: the session clock. */
@@ -119,6 +147,41 @@ void cli_capture_progress_tick(struct cli_capture_progress *p, const struct capt
 /* The drain's log callback: "tstop: [pid N] warning: message", with the
  * target's bytes escaped; `arg` is the struct cli_capture_progress. */
 void cli_capture_log(void *arg, uint32_t pid, enum proto_log_level level, const char *msg, size_t len);
+
+/* --- the capture switch -------------------------------------------------------
+ *
+ * tstop's side of capture windows (proto.h): the rings of the processes
+ * being captured, so that capture can be paused and resumed in all of them
+ * at once (`--delay`; a live view's on/off key), and so that a process that
+ * connects while capture is paused starts paused. */
+struct cli_capture_switch {
+	bool paused;
+	size_t n, cap;
+	struct cli_capture_switch_ring {
+		void *handle; /* the caller's handle of the process (its drain proc) */
+		struct ring *ring;
+	} * rings;
+};
+
+/* Starts a switch in state `paused`, with no rings. */
+void cli_capture_switch_init(struct cli_capture_switch *sw, bool paused);
+
+/* Adds the ring of a process that just connected (before its collector
+ * maps it): its switch is set to the current state. `handle` identifies
+ * it for _remove; `ring` stays its owner's and must be removed before it
+ * is closed. */
+void cli_capture_switch_add(struct cli_capture_switch *sw, void *handle, struct ring *ring);
+
+/* Forgets the ring of `handle` (before its owner closes it); unknown
+ * handles are ignored. O(rings). */
+void cli_capture_switch_remove(struct cli_capture_switch *sw, void *handle);
+
+/* Pauses (or resumes) capture in every ring, stamped with session time
+ * `now`. O(rings). */
+void cli_capture_switch_set(struct cli_capture_switch *sw, bool paused, int64_t now);
+
+/* Forgets every ring and frees the switch's memory. */
+void cli_capture_switch_done(struct cli_capture_switch *sw);
 
 /* Prints the end summary on stderr: events by kind, losses by process and
  * source, malformed records, each process and how it ended, and the file

@@ -52,7 +52,8 @@ static struct {
 	bool present;          /* inject_present() */
 	bool connected;        /* inject_active(0) */
 	uint32_t flags;        /* PROTO_OPT_* of the session */
-	uint32_t active_asked; /* options inject_active was asked about */
+	uint32_t active_asked; /* options inject_active or _enabled was asked about */
+	bool paused;           /* inject_paused() */
 	unsigned present_asked;
 	char *strings[FAKE_MAX]; /* id - 1 -> bytes */
 	uint32_t nstrings;
@@ -86,10 +87,26 @@ bool inject_present(void)
 	return fake.present;
 }
 
-bool inject_active(uint32_t option)
+bool inject_enabled(uint32_t option)
 {
 	fake.active_asked |= option;
 	return fake.connected && (option == 0 || (fake.flags & option) != 0);
+}
+
+bool inject_active(uint32_t option)
+{
+	return inject_enabled(option) && (option == 0 || !fake.paused);
+}
+
+bool inject_paused(void)
+{
+	return fake.connected && fake.paused;
+}
+
+bool inject_captured_at(int64_t t)
+{
+	(void)t;
+	return !inject_paused();
 }
 
 int64_t inject_now(void)

@@ -11,7 +11,7 @@
  * HELLO of another protocol; ids beyond what the ring carried; ring drops
  * as "ring" losses and collector LOSS totals; LOG messages; HELLO, GOODBYE,
  * close with and without an exit status, the launched program's waitpid
- * status, detach; a record left half-written at close; and the SBT sink,
+ * status, detach; records left half-written at close; and the SBT sink,
  * live and joining late, read back with sbt_load.
  */
 #include <setjmp.h>
@@ -873,7 +873,9 @@ static void test_process_life(void **state)
 	fix_done(&f);
 }
 
-/* A record reserved but never committed when the process goes. */
+/* Records reserved but never committed when the process goes: one with a
+ * record behind it is skipped (a "torn" loss) and the record behind it read;
+ * the last one ends the ring (test_ring_torn.c covers the rest). */
 static void test_stalled_close(void **state)
 {
 	struct fix f;
@@ -887,12 +889,16 @@ static void test_stalled_close(void **state)
 	put_event(r, &ev);
 	void *half = ring_reserve(r, 64);
 	assert_non_null(half);
-	put_event(r, &ev); /* behind the stalled record: never read */
+	put_event(r, &ev); /* behind the torn record: read at close */
+	half = ring_reserve(r, 64);
+	assert_non_null(half);
 	capture_drain_close(f.d, p, 100, false, 0);
 	const struct capture_drain_stats *st = capture_drain_stats(f.d);
-	assert_int_equal(st->events, 1);
+	assert_int_equal(st->events, 2);
+	assert_int_equal(st->torn_records, 1);
 	assert_int_equal(st->stalled_rings, 1);
-	assert_int_equal(f.log.n, 1);
+	assert_int_equal(loss_of(f.s, 800, "torn"), 1);
+	assert_int_equal(f.log.n, 2);
 	assert_non_null(strstr(f.log.msg, "half-written"));
 	fix_done(&f);
 }

@@ -52,6 +52,14 @@
  * this file. So no lock-order cycle with CUPTI's or the driver's own locks
  * exists.
  *
+ * Capture windows (proto.h). In a session that may pause capture
+ * (PROTO_OPT_WINDOW) the launch and copy callbacks are on even without
+ * stacks: a call made while capture is paused is marked by its correlation
+ * id (cupti_paused) and its GPU work dropped when its record arrives,
+ * whenever that is; GPU work of calls made while on is kept even when it
+ * ends after capture went off. API, synchronization and allocation records
+ * are kept when capture was on at their start (inject_captured_at).
+ *
  * After fork() the child cannot use CUDA; every entry point checks the pid
  * and does nothing in a child.
  */
@@ -182,6 +190,7 @@ static struct {
 	_Atomic bool recording; /* a session records CUDA: activity kinds enabled */
 	_Atomic bool closed;    /* no session: records are no longer sent (freed only) */
 	bool stacks;            /* PROTO_OPT_STACKS */
+	bool window;            /* PROTO_OPT_WINDOW: capture may pause in this session */
 	bool driver_ok;         /* drv is resolved */
 	int driver_version;     /* cuDriverGetVersion, 0 = unknown */
 	bool ts_callback;       /* timestamps come from inject_now() */
@@ -226,8 +235,9 @@ static struct {
 };
 
 /* Correlation id -> stack id of a launch or copy, or CUPTI_MARK_DEVICE_SYNC;
- * correlation id -> tid of an allocation or release. */
-static struct cupti_corr_map cupti_marks, cupti_threads;
+ * correlation id -> tid of an allocation or release; correlation id -> 1
+ * for a launch or copy made while capture was paused. */
+static struct cupti_corr_map cupti_marks, cupti_threads, cupti_paused;
 
 /* CUPTI's message for `r`. */
 static const char *cupti_error(CUptiResult r)
@@ -558,12 +568,35 @@ static void cupti_retime(struct trace_event *ev)
 	ev->end += cupti.ts_offset;
 }
 
+/* Whether the event of a decoded record belongs to a capture window
+ * (proto.h: capture windows): GPU work when the call that launched it was
+ * not made while capture was paused (marked at its entry; work of calls the
+ * callbacks do not watch, such as driver-API launches, is kept), anything
+ * else (API calls, synchronizations, allocations) when capture was on at
+ * its start. */
+static bool cupti_in_window(const struct cupti_decoded *d)
+{
+	uint32_t v;
+	switch (d->ev.kind) {
+	case TRACE_KERNEL:
+	case TRACE_MEMCPY:
+	case TRACE_MEMSET:
+		return !cupti_corr_get(&cupti_paused, d->ev.correlation, &v) &&
+		       !(d->runtime_correlation && cupti_corr_get(&cupti_paused, d->runtime_correlation, &v));
+	default:
+		return inject_captured_at(cupti.ts_callback ? d->ev.start : d->ev.start + cupti.ts_offset);
+	}
+}
+
 /* Sends the event of a decoded EVENT record. */
 static void cupti_emit(const struct cupti_decoded *d)
 {
 	struct trace_event ev = d->ev;
 	bool ok = true;
 	uint32_t device = d->device, null_stream = 0, value = 0;
+
+	if (cupti.window && !cupti_in_window(d))
+		return; /* outside the capture windows: not captured, not lost */
 
 	switch (ev.kind) {
 	case TRACE_KERNEL:
@@ -787,6 +820,11 @@ static void CUPTIAPI cupti_on_callback(void *userdata, CUpti_CallbackDomain doma
 	if (cd->callbackSite != CUPTI_API_ENTER)
 		return;
 	unsigned role = cupti.role[domain == CUPTI_CB_DOMAIN_RUNTIME_API ? 0 : 1][cbid];
+	if ((role & CUPTI_ROLE_STACK) && cupti.window && inject_paused()) {
+		/* Its GPU work will be dropped (cupti_in_window); no stack. */
+		cupti_corr_put(&cupti_paused, cd->correlationId, 1);
+		return;
+	}
 	if (role & CUPTI_ROLE_THREAD)
 		cupti_corr_put(&cupti_threads, cd->correlationId, (uint32_t)syscall(SYS_gettid));
 	if (role & CUPTI_ROLE_DEVICE_SYNC)
@@ -836,7 +874,7 @@ static bool cupti_subscribe(char *warn, size_t cap)
 }
 
 /* Turns the API callbacks with a role on (`on`; launches and copies only
- * when the session takes stacks) or all of them off. Returns how many were
+ * when the session takes stacks or may pause capture) or all of them off. Returns how many were
  * turned on. */
 static unsigned cupti_watch(bool on)
 {
@@ -849,7 +887,7 @@ static unsigned cupti_watch(bool on)
 			unsigned role = cupti.role[dom][cbid];
 			if (!role)
 				continue;
-			bool want = on && (role != CUPTI_ROLE_STACK || cupti.stacks);
+			bool want = on && (role != CUPTI_ROLE_STACK || cupti.stacks || cupti.window);
 			if (cu.cuptiEnableCallback(want, cupti.subscriber, cupti_role_domains[dom], cbid) ==
 			        CUPTI_SUCCESS &&
 			    want)
@@ -1040,7 +1078,7 @@ static void cupti_session_begin(void)
 	CUptiResult needed;
 
 	if (!cupti_live() || !atomic_load(&cupti.running) || atomic_load(&cupti.recording) ||
-	    !inject_active(PROTO_OPT_CUDA))
+	    !inject_enabled(PROTO_OPT_CUDA))
 		return;
 	snprintf(warn, sizeof(warn), "%s", cupti.setup_warn);
 	pthread_mutex_lock(&cupti.lock);
@@ -1049,7 +1087,8 @@ static void cupti_session_begin(void)
 	pthread_mutex_unlock(&cupti.lock);
 	for (unsigned d = 0; d < CUPTI_MAX_DEVICES; d++)
 		atomic_store(&cupti.device_sent[d], 0);
-	cupti.stacks = inject_active(PROTO_OPT_STACKS);
+	cupti.stacks = inject_enabled(PROTO_OPT_STACKS);
+	cupti.window = inject_enabled(PROTO_OPT_WINDOW);
 	atomic_store(&cupti.recording, true);
 	if (cupti.subscribed && cupti_watch(true) == 0)
 		cupti_append(warn, sizeof(warn), "; no API callback could be enabled");
@@ -1164,7 +1203,7 @@ static enum cupti_mode cupti_mode(void)
 {
 	if (!inject_present())
 		return CUPTI_MODE_OFF;
-	if (inject_active(PROTO_OPT_CUDA))
+	if (inject_enabled(PROTO_OPT_CUDA))
 		return CUPTI_MODE_RECORD;
 	return inject_active(0) ? CUPTI_MODE_OFF : CUPTI_MODE_WAIT;
 }

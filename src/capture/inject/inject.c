@@ -46,6 +46,15 @@
  * entries, see Ids); at worst one record it was writing lands in the next
  * session, where tstop checks it like any other.
  *
+ * Windows (proto.h: capture windows). While ACTIVE, capture may be paused
+ * by tstop's switch (a word in the ring header that inj_fast_active reads
+ * through inj_hot.control) or, when the session has a capture range, by
+ * INJ_PAUSE_RANGE in inj_hot.flags, which inject_range_enter and _leave
+ * clear and set under win_lock as ranges of that name open and close. A
+ * paused collector still sends definitions, process records, LOSS and
+ * GOODBYE; backends record no event. inject_captured_at answers for times
+ * in the past from the histories of both switches (win_lock too).
+ *
  * Ids. Each table (strings, tracks, launches, NVTX attributes, frames,
  * stacks; memops are numbered, not interned) hands out ids densely from 1
  * per generation, in the order their definitions enter the ring: a new
@@ -63,8 +72,18 @@
  * before the state leaves UNTRIED). Per-thread caches carry the generation
  * they were filled in.
  *
- * Lock order (the fork prepare handler takes them all in this order):
- * conn_lock, memop_lock, hook_lock, then the tables as listed in inj_tables. Table
+ * Fork never waits for tstop. conn_lock is held across the handshake with
+ * tstop, which may take up to twice INJ_IO_TIMEOUT_S when tstop is stopped
+ * (SIGSTOP, a debugger); the fork prepare handler therefore only tries it.
+ * When another thread holds it, fork goes on without it: the parent is
+ * untouched (that thread finishes its handshake), and the child, where that
+ * thread does not exist, gets a fresh conn_lock, closes the half-open
+ * handshake socket it inherited (g.dial_fd) and starts UNTRIED like any
+ * fork child. The other locks are never held across I/O.
+ *
+ * Lock order (the fork prepare handler takes them all in this order, the
+ * first one only when it is free):
+ * conn_lock, memop_lock, hook_lock, the tables as listed in inj_tables, win_lock. Table
  * locks are never nested: values a definition refers to (strings in a
  * track, frames in a stack) are interned before the table's lock is taken.
  * Backend hooks (flush, exit, session) are called with no lock held.
@@ -103,6 +122,7 @@
 #include "capture/inject/inject_hot.h"
 #include "capture/inject/inject_table.h"
 #include "capture/inject/inject_text.h"
+#include "capture/inject/inject_window.h"
 #include "capture/ring.h"
 #include "util/err.h"
 
@@ -125,8 +145,12 @@ struct inj_track_key {
 	uint32_t counter_name; /* COUNTER: the name is the identity; else 0 */
 };
 
-/* The hot part of the state (inject_hot.h): state, generation, flags, ring. */
-struct inj_hot inj_hot;
+/* What inj_hot.control points at while no ring is mapped: capture on. */
+static _Atomic uint32_t inj_control_none;
+
+/* The hot part of the state (inject_hot.h): state, generation, flags, ring,
+ * tstop's capture switch. */
+struct inj_hot inj_hot = {.control = &inj_control_none};
 
 /* The rest of the collector of this process image. */
 struct inj_core {
@@ -134,6 +158,7 @@ struct inj_core {
 	uint32_t flush_ms;    /* from proto_accept */
 	struct ring *stale;   /* a parent's mapping inherited by fork, unmapped at connect */
 	int sock;             /* connection to tstop, -1 when none */
+	int dial_fd;          /* the socket of a handshake in progress (under conn_lock), or -1 */
 	uint32_t pid, ppid;   /* of this process, read at connect */
 	uint32_t tables_gen;  /* generation the tables' ids belong to */
 	pthread_mutex_t conn_lock;
@@ -156,10 +181,19 @@ struct inj_core {
 	char listen_path[PROTO_SOCKET_PATH_MAX]; /* "" when none */
 	struct ring *retired[INJ_RETIRED_KEEP];  /* rings of ended sessions, memory replaced */
 	unsigned retired_next;                   /* slot of the next retired ring */
+	/* Capture windows (win_lock, a leaf lock; see Windows above). */
+	pthread_mutex_t win_lock;
+	struct inj_range range;      /* the session's capture range, while inj_hot.range */
+	uint32_t range_open;         /* ranges of it open now, in this generation */
+	bool range_done;             /* PROTO_RANGE_STOP: its window has closed for good */
+	uint32_t tstop_seen;         /* tstop's switch word as last sampled */
+	struct inj_winlog win_range; /* on/off history of the capture range */
+	struct inj_winlog win_tstop; /* and of tstop's switch, as sampled */
 };
 
 static struct inj_core g = {
     .sock = -1,
+    .dial_fd = -1,
     .listen_fd = -1,
     .ctrl_fd = -1,
     .conn_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -172,6 +206,7 @@ static struct inj_core g = {
     .frames = INJ_TABLE_INITIALIZER,
     .stacks = INJ_TABLE_INITIALIZER,
     .hook_lock = PTHREAD_MUTEX_INITIALIZER,
+    .win_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 /* The tables in lock order. */
@@ -312,6 +347,7 @@ static int inj_dial(const char *path, struct proto_accept *acc, int *memfd)
 		inj_debug("socket: %s", strerror(errno));
 		return -1;
 	}
+	g.dial_fd = sock; /* a fork child closes it (see Fork never waits) */
 	int rc;
 	do {
 		rc = connect(sock, (struct sockaddr *)&sa, sizeof(sa));
@@ -356,12 +392,14 @@ static int inj_dial(const char *path, struct proto_accept *acc, int *memfd)
 		inj_debug("tstop at %s refused this process (status %d)", path, acc->status);
 		goto err_fd;
 	}
+	g.dial_fd = -1;
 	return sock;
 err_fd:
 	if (*memfd >= 0)
 		close(*memfd);
 	*memfd = -1;
 err:
+	g.dial_fd = -1;
 	close(sock);
 	return -1;
 }
@@ -420,6 +458,28 @@ static void inj_process_hooks(void)
 	}
 }
 
+/* Under conn_lock, before the state becomes ACTIVE: starts the capture
+ * windows of the session whose ring is `r`: its capture range from the
+ * ring's note (none when there is no valid one), no range open, and the
+ * histories starting from tstop's switch as it is and from the range (off
+ * when there is one). Returns whether the session has a capture range. */
+static bool inj_windows_open(struct ring *r)
+{
+	static char note[RING_NOTE_MAX];
+	pthread_mutex_lock(&g.win_lock);
+	atomic_store_explicit(&inj_hot.range, false, memory_order_release);
+	size_t n = ring_note(r, note, sizeof(note));
+	bool ranged = inj_range_parse(&g.range, note, n);
+	g.range_open = 0;
+	g.range_done = false;
+	g.tstop_seen = ring_control(r, NULL);
+	inj_winlog_reset(&g.win_range, !ranged);
+	inj_winlog_reset(&g.win_tstop, !(g.tstop_seen & RING_CTRL_PAUSE));
+	atomic_store_explicit(&inj_hot.range, ranged, memory_order_release);
+	pthread_mutex_unlock(&g.win_lock);
+	return ranged;
+}
+
 /* Under conn_lock: maps the ring in `memfd` (closed here) for the session on
  * capture socket `sock` with the options of `acc`, and sends HELLO. Returns
  * the ring, or NULL with `sock` closed when either failed. The state is
@@ -437,9 +497,12 @@ static struct ring *inj_session_open(int sock, const struct proto_accept *acc, i
 	pthread_mutex_lock(&g.memop_lock);
 	g.memop_next = 1;
 	pthread_mutex_unlock(&g.memop_lock);
+	bool ranged = inj_windows_open(r);
 	atomic_store_explicit(&inj_hot.ring, r, memory_order_relaxed);
+	atomic_store_explicit(&inj_hot.control, ring_control_word(r), memory_order_relaxed);
 	g.sock = sock;
-	atomic_store_explicit(&inj_hot.flags, acc->flags, memory_order_relaxed);
+	atomic_store_explicit(&inj_hot.flags, acc->flags | (ranged ? INJ_PAUSE_RANGE : 0u),
+	                      memory_order_relaxed);
 	g.flush_ms = acc->flush_ms;
 	if (!g.exe[0]) {
 		/* Once per process image: threads of an earlier session may read it. */
@@ -530,13 +593,90 @@ static inline bool inj_live(void)
 	return s == INJ_UNTRIED && inj_connect();
 }
 
-/* Connected and capturing `option` (inject.h); option 0 asks only whether
- * the collector is connected. */
-bool inject_active(uint32_t option)
+/* Connected and capturing `option` in this session, paused or not
+ * (inject.h). */
+bool inject_enabled(uint32_t option)
 {
 	if (!inj_live())
 		return false;
 	return option == 0 || (atomic_load_explicit(&inj_hot.flags, memory_order_relaxed) & option) != 0;
+}
+
+/* Whether capture is paused now (inject.h). */
+bool inject_paused(void)
+{
+	if (atomic_load_explicit(&inj_hot.state, memory_order_acquire) != INJ_ACTIVE)
+		return false;
+	uint32_t f = atomic_load_explicit(&inj_hot.flags, memory_order_relaxed);
+	const _Atomic uint32_t *c = atomic_load_explicit(&inj_hot.control, memory_order_relaxed);
+	return (f & INJ_PAUSE_RANGE) || (atomic_load_explicit(c, memory_order_relaxed) & RING_CTRL_PAUSE);
+}
+
+/* Connected, capturing `option` and not paused (inject.h); option 0 asks
+ * only whether the collector is connected. */
+bool inject_active(uint32_t option)
+{
+	if (!inject_enabled(option))
+		return false;
+	return option == 0 || !inject_paused();
+}
+
+/* --- capture windows ------------------------------------------------------------ */
+
+/* Whether an NVTX range is one of the capture range (inject.h). */
+bool inject_range_is(const char *name, size_t len, const char *domain, size_t domain_len)
+{
+	return atomic_load_explicit(&inj_hot.range, memory_order_acquire) &&
+	       inj_range_match(&g.range, name, len, domain, domain_len);
+}
+
+/* The same for a NUL-terminated message (inject.h). */
+bool inject_range_is_cstr(const char *name, const char *domain, size_t domain_len)
+{
+	return atomic_load_explicit(&inj_hot.range, memory_order_acquire) &&
+	       inj_range_match_cstr(&g.range, name, domain, domain_len);
+}
+
+/* A range of the capture range begins (inject.h). */
+void inject_range_enter(void)
+{
+	pthread_mutex_lock(&g.win_lock);
+	if (g.range_open++ == 0 && !g.range_done) {
+		atomic_fetch_and_explicit(&inj_hot.flags, ~INJ_PAUSE_RANGE, memory_order_release);
+		inj_winlog_note(&g.win_range, inject_now(), true);
+	}
+	pthread_mutex_unlock(&g.win_lock);
+}
+
+/* A range of the capture range ends (inject.h). */
+void inject_range_leave(void)
+{
+	pthread_mutex_lock(&g.win_lock);
+	if (g.range_open > 0 && --g.range_open == 0 && !g.range_done) {
+		atomic_fetch_or_explicit(&inj_hot.flags, INJ_PAUSE_RANGE, memory_order_release);
+		inj_winlog_note(&g.win_range, inject_now(), false);
+		g.range_done = g.range.end == PROTO_RANGE_STOP;
+	}
+	pthread_mutex_unlock(&g.win_lock);
+}
+
+/* Whether capture was on at time t (inject.h): tstop's switch is sampled
+ * now, its change taken at the time tstop stamped it with. */
+bool inject_captured_at(int64_t t)
+{
+	if (atomic_load_explicit(&inj_hot.state, memory_order_acquire) != INJ_ACTIVE)
+		return true;
+	pthread_mutex_lock(&g.win_lock);
+	struct ring *r = atomic_load_explicit(&inj_hot.ring, memory_order_relaxed);
+	int64_t when = 0;
+	uint32_t c = ring_control(r, &when);
+	if (c != g.tstop_seen) {
+		g.tstop_seen = c;
+		inj_winlog_note(&g.win_tstop, when, !(c & RING_CTRL_PAUSE));
+	}
+	bool on = inj_winlog_on_at(&g.win_tstop, t) && inj_winlog_on_at(&g.win_range, t);
+	pthread_mutex_unlock(&g.win_lock);
+	return on;
 }
 
 /* Connected, or dormant waiting for tstop attach (inject.h). */
@@ -868,31 +1008,49 @@ static void inj_attach_exit(void)
 
 /* --- fork and exit ------------------------------------------------------------ */
 
-/* Before fork: takes every lock so that the child gets them free. */
+/* Whether this thread's fork prepare handler got conn_lock (per thread:
+ * two threads may fork at once). */
+static __thread bool inj_fork_conn;
+
+/* Before fork: takes every lock so that the child gets them free, but
+ * conn_lock only when it is free (see Fork never waits, above). */
 static void inj_fork_prepare(void)
 {
-	pthread_mutex_lock(&g.conn_lock);
+	inj_fork_conn = pthread_mutex_trylock(&g.conn_lock) == 0;
 	pthread_mutex_lock(&g.memop_lock);
 	pthread_mutex_lock(&g.hook_lock);
 	for (size_t i = 0; i < INJ_NTABLES; i++)
 		pthread_mutex_lock(&inj_tables[i]->lock);
+	pthread_mutex_lock(&g.win_lock);
 }
 
 /* After fork, in the parent: releases what inj_fork_prepare took. */
 static void inj_fork_parent(void)
 {
+	pthread_mutex_unlock(&g.win_lock);
 	for (size_t i = INJ_NTABLES; i-- > 0;)
 		pthread_mutex_unlock(&inj_tables[i]->lock);
 	pthread_mutex_unlock(&g.hook_lock);
 	pthread_mutex_unlock(&g.memop_lock);
-	pthread_mutex_unlock(&g.conn_lock);
+	if (inj_fork_conn)
+		pthread_mutex_unlock(&g.conn_lock);
 }
 
 /* After fork, in the child: releases the locks and starts over as a new
- * process (see the file comment). Only async-signal-safe calls. */
+ * process (see the file comment). When another thread of the parent held
+ * conn_lock, the child gets it new and closes that thread's handshake
+ * socket, whose other end tstop refuses or times out. Only
+ * async-signal-safe calls, but for the mutex initialization. */
 static void inj_fork_child(void)
 {
-	inj_fork_parent();
+	bool had_conn = inj_fork_conn;
+	inj_fork_parent(); /* conn_lock only when this thread took it */
+	if (!had_conn) {
+		pthread_mutex_init(&g.conn_lock, NULL);
+		if (g.dial_fd >= 0)
+			close(g.dial_fd);
+		g.dial_fd = -1;
+	}
 	if (g.sock >= 0)
 		close(g.sock);
 	g.sock = -1;
@@ -912,6 +1070,8 @@ static void inj_fork_child(void)
 	if (r && !g.stale && !retired)
 		g.stale = r;
 	atomic_store_explicit(&inj_hot.ring, NULL, memory_order_relaxed);
+	atomic_store_explicit(&inj_hot.control, &inj_control_none, memory_order_relaxed);
+	atomic_store_explicit(&inj_hot.range, false, memory_order_relaxed);
 	atomic_store_explicit(&g.shutting, 0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&inj_hot.gen, 1, memory_order_release);
 	atomic_store_explicit(&inj_hot.state, INJ_UNTRIED, memory_order_release);

@@ -49,9 +49,46 @@
 #include "trace/session.h"
 
 /* Connects to tstop if that has not been tried yet in this process (after
- * fork: in this child). Returns true when a ring is mapped and capture of
- * `option` (a PROTO_OPT_* bit) is on. Cheap after the first call. */
+ * fork: in this child). Returns true when a ring is mapped, capture of
+ * `option` (a PROTO_OPT_* bit) is on, and capture is not paused (proto.h:
+ * capture windows); option 0 asks only whether a ring is mapped. Cheap
+ * after the first call. */
 bool inject_active(uint32_t option);
+
+/* Like inject_active, but true while capture is paused too: whether this
+ * session captures `option` at all. A backend sets itself up (CUPTI,
+ * OpenCL queue profiling) and sends definitions (thread names) by this,
+ * and records events by inject_active. */
+bool inject_enabled(uint32_t option);
+
+/* Whether capture is paused now, by tstop's switch or outside the
+ * process's capture range; false when not connected. Lock-free. */
+bool inject_paused(void);
+
+/* Capture ranges (proto.h: capture windows). Whether an NVTX range whose
+ * message is the `len` bytes at `name` (or the NUL-terminated `name`) and
+ * whose domain is named by the `domain_len` bytes at `domain` (NULL: the
+ * default domain) is one of this session's capture range; false when the
+ * session has none. */
+bool inject_range_is(const char *name, size_t len, const char *domain, size_t domain_len);
+bool inject_range_is_cstr(const char *name, const char *domain, size_t domain_len);
+
+/* A range of the capture range begins (enter) or ends (leave) on any
+ * thread: capture turns on at the first enter and off again when every
+ * one entered has left (for good with PROTO_RANGE_STOP). A backend calls
+ * enter before it reads the range's start (so that the range is recorded)
+ * and leave once per enter, in the same id generation; a leave without an
+ * enter is ignored. Takes a short lock. */
+void inject_range_enter(void);
+void inject_range_leave(void);
+
+/* Whether capture was on (neither switch off) at time `t` of the session
+ * clock, as far as the collector has seen: for records that describe the
+ * past (CUPTI's API and synchronization records, delivered by the
+ * buffer). tstop's switch is sampled at each call, so a pause shorter than
+ * the time between two calls may go unseen. True when not connected.
+ * Takes a short lock. */
+bool inject_captured_at(int64_t t);
 
 /* Whether tstop is connected, or the process waits dormant for `tstop
  * attach` (connecting, or starting dormant, on first use like

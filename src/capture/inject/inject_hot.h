@@ -38,23 +38,70 @@ enum inj_state {
 	INJ_DORMANT = 4, /* started for attach, no session: nothing is recorded */
 };
 
+/* In inj_hot.flags beside the PROTO_OPT_* bits: capture is off because the
+ * process is outside its capture range (proto.h: capture windows). */
+#define INJ_PAUSE_RANGE (1u << 31)
+
 struct inj_hot {
 	_Atomic int state;           /* enum inj_state */
 	_Atomic uint32_t gen;        /* id generation: + 1 in each fork child and at each detach */
-	_Atomic uint32_t flags;      /* PROTO_OPT_*, valid while ACTIVE */
+	_Atomic uint32_t flags;      /* PROTO_OPT_* | INJ_PAUSE_RANGE, valid while ACTIVE */
 	_Atomic(struct ring *) ring; /* valid while ACTIVE; see the file comment for after */
 	_Atomic bool attach;         /* this process was started for attach (DORMANT or attached) */
+	/* tstop's capture switch (ring.h: RING_CTRL_PAUSE), in the ring's
+	 * header while ACTIVE; never NULL (a zero word of inject.c before). */
+	_Atomic(const _Atomic uint32_t *) control;
+	_Atomic bool range; /* the session has a capture range (inject_range_is) */
 };
 
 extern struct inj_hot inj_hot __attribute__((visibility("hidden")));
 
-/* inject_active() inline but for the first use (UNTRIED), which connects. */
+/* inject_active() inline but for the first use (UNTRIED), which connects:
+ * connected, `option` (one PROTO_OPT_* bit) captured, and neither tstop's
+ * switch nor the capture range says off. In a session that cannot pause
+ * (no PROTO_OPT_WINDOW) that is two loads of one cache line of ours and one
+ * mask test, as without windows; in one that can, tstop's switch is read
+ * too, from the ring header's control block, which tstop writes only when
+ * it flips the switch. */
 static inline bool inj_fast_active(uint32_t option)
+{
+	int s = atomic_load_explicit(&inj_hot.state, memory_order_acquire);
+	if (s == INJ_ACTIVE) {
+		uint32_t f = atomic_load_explicit(&inj_hot.flags, memory_order_relaxed);
+		if ((f & (option | INJ_PAUSE_RANGE | PROTO_OPT_WINDOW)) == option)
+			return true;
+		const _Atomic uint32_t *c = atomic_load_explicit(&inj_hot.control, memory_order_relaxed);
+		return (f & (option | INJ_PAUSE_RANGE)) == option &&
+		       !(atomic_load_explicit(c, memory_order_relaxed) & RING_CTRL_PAUSE);
+	}
+	return s == INJ_UNTRIED && inject_active(option);
+}
+
+/* inject_enabled() inline: connected and `option` captured in this
+ * session, whether or not capture is paused now (definitions such as
+ * thread names are sent while paused). */
+static inline bool inj_fast_enabled(uint32_t option)
 {
 	int s = atomic_load_explicit(&inj_hot.state, memory_order_acquire);
 	if (s == INJ_ACTIVE)
 		return (atomic_load_explicit(&inj_hot.flags, memory_order_relaxed) & option) != 0;
-	return s == INJ_UNTRIED && inject_active(option);
+	return s == INJ_UNTRIED && inject_enabled(option);
+}
+
+/* Whether this session has a capture range. The caller has made the first
+ * use of this process image already (inj_fast_active), so that a fork
+ * child's first range is tested against its own session's range. */
+static inline bool inj_fast_ranged(void)
+{
+	return atomic_load_explicit(&inj_hot.range, memory_order_acquire);
+}
+
+/* Whether tstop is connected (state ACTIVE), paused or not: a backend then
+ * keeps the state a later capture window needs (NVTX nesting) while it
+ * records nothing. Never connects. */
+static inline bool inj_fast_connected(void)
+{
+	return atomic_load_explicit(&inj_hot.state, memory_order_acquire) == INJ_ACTIVE;
 }
 
 /* Whether this process was started for attach, so that a later session may

@@ -59,6 +59,18 @@
  * Ranges carry the generation they were opened in, so one opened in an
  * earlier session never reaches a later one.
  *
+ * Capture windows (proto.h). While tstop is connected but capture is
+ * paused (tstop's switch, or outside the capture range), pushes and pops
+ * are kept quietly as in a dormant process, so that a range pushed while
+ * paused and popped after is neither recorded nor an anomaly; a range
+ * opened while capture was on is still sent when it ends while paused, and
+ * thread names are sent whatever the switch says. With a capture range,
+ * each push and start (recorded or quiet) tests its message and domain
+ * against it (inject_range_is; one load when the session has none); a
+ * match enters the range before the range's start is read, so that capture
+ * is on for it, and the frame or slot is marked (`trig`) so that its pop or
+ * end, or its thread's exit, leaves it. Marks do not open windows.
+ *
  * Domains and registered strings are handles to immutable objects of ours
  * (deduplicated by content, never freed: an application that destroys a
  * domain may still hold its handles). Their collector string ids are cached
@@ -109,6 +121,7 @@ struct nvtx_frame {
 	uint32_t name; /* collector string id */
 	uint32_t attr; /* collector NVTX attribute id */
 	const void *domain;
+	bool trig; /* a range of the capture range: its pop calls inject_range_leave */
 };
 
 /* A cached ASCII message: the string id of the NUL-terminated `bytes`
@@ -137,6 +150,7 @@ struct nvtx_open {
 	int64_t start; /* session clock, or NVTX_NO_EMIT */
 	uint32_t name, attr, track;
 	uint32_t gen; /* generation of the ids */
+	bool trig;    /* a range of the capture range (see nvtx_frame) */
 };
 
 /* A thread name given while the process may be attached later. */
@@ -227,13 +241,19 @@ static void nvtx_thread_flush_open(struct nvtx_thread *t, int64_t now)
 	}
 }
 
-/* Thread-exit destructor (pthread key): sends the thread's open ranges and
- * frees its state. */
+/* Thread-exit destructor (pthread key): sends the thread's open ranges,
+ * leaves the capture-range ones still open, and frees its state. */
 static void nvtx_thread_exit(void *p)
 {
 	struct nvtx_thread *t = p;
-	if (inj_fast_active(PROTO_OPT_NVTX))
+	if (inj_fast_enabled(PROTO_OPT_NVTX))
 		nvtx_thread_flush_open(t, inj_fast_now());
+	if (t->gen == inj_fast_gen()) {
+		uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
+		for (uint32_t i = 0; i < depth && i < NVTX_STACK_MAX; i++)
+			if (t->stack[i].trig)
+				inject_range_leave();
+	}
 	pthread_mutex_lock(&nvtx_lock);
 	if (t->prev)
 		t->prev->next = t->next;
@@ -270,8 +290,10 @@ static struct nvtx_thread *nvtx_thread_slow(struct nvtx_thread *t, uint32_t gen,
 	}
 	if (t->gen != gen) {
 		uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
-		for (uint32_t i = 0; i < depth && i < NVTX_STACK_MAX; i++)
+		for (uint32_t i = 0; i < depth && i < NVTX_STACK_MAX; i++) {
 			t->stack[i].start = NVTX_NO_EMIT;
+			t->stack[i].trig = false;
+		}
 		t->gen = gen;
 		t->track = 0;
 	}
@@ -292,11 +314,11 @@ static inline struct nvtx_thread *nvtx_thread_get(void)
 }
 
 /* The calling thread's state for a quiet push or pop (see the file
- * comment), or NULL when the process was not started for attach or memory
- * ran out. */
+ * comment), or NULL when the process was not started for attach and tstop
+ * is not connected, or memory ran out. */
 static inline struct nvtx_thread *nvtx_thread_quiet(void)
 {
-	if (!inj_fast_attach())
+	if (!inj_fast_attach() && !inj_fast_connected())
 		return NULL;
 	struct nvtx_thread *t = nvtx_self;
 	uint32_t gen = inj_fast_gen();
@@ -506,19 +528,25 @@ static bool nvtx_resolve(struct nvtx_thread *t, struct nvtx_handle *domain, cons
 /* --- push/pop, marks, start/end ----------------------------------------------------- */
 
 /* Pushes a range of `domain` on the calling thread's stack; `ok` false
- * keeps the pairing but sends no event. Returns the range's 0-based level. */
-static int nvtx_push(struct nvtx_thread *t, const void *domain, bool ok, uint32_t name, uint32_t attr)
+ * keeps the pairing but sends no event; `trig`: a range of the capture
+ * range, entered by the caller (left here when it cannot be kept). Returns
+ * the range's 0-based level. */
+static int nvtx_push(struct nvtx_thread *t, const void *domain, bool ok, uint32_t name, uint32_t attr,
+                     bool trig)
 {
 	uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
-	if (depth == UINT32_MAX)
-		return NVTX_UNTRACKED;
-	if (depth >= NVTX_STACK_MAX) {
+	if (depth == UINT32_MAX || depth >= NVTX_STACK_MAX) {
+		if (trig)
+			inject_range_leave();
+		if (depth == UINT32_MAX)
+			return NVTX_UNTRACKED;
 		nvtx_count(&nvtx_lost, "nvtx");
 	} else {
 		struct nvtx_frame *f = &t->stack[depth];
 		f->name = name;
 		f->attr = attr;
 		f->domain = domain;
+		f->trig = trig;
 		f->start = ok && t->track ? inj_fast_now() : NVTX_NO_EMIT;
 	}
 	atomic_store_explicit(&t->depth, depth + 1, memory_order_release);
@@ -526,9 +554,9 @@ static int nvtx_push(struct nvtx_thread *t, const void *domain, bool ok, uint32_
 }
 
 /* Pops the innermost open range of `domain` on the calling thread and
- * sends it, ending at `now`. Returns the level it had, or -1 when nothing
- * of the domain is open (counted unless `quiet`). O(1) unless domains
- * interleave. */
+ * sends it, ending at `now` (0: read the clock when there is something to
+ * send). Returns the level it had, or -1 when nothing of the domain is open
+ * (counted unless `quiet`). O(1) unless domains interleave. */
 static int nvtx_pop(struct nvtx_thread *t, const void *domain, bool quiet, int64_t now)
 {
 	uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
@@ -549,7 +577,9 @@ static int nvtx_pop(struct nvtx_thread *t, const void *domain, bool quiet, int64
 		memmove(&t->stack[i], &t->stack[i + 1], (depth - 1 - i) * sizeof(f));
 	atomic_store_explicit(&t->depth, depth - 1, memory_order_release);
 	if (f.start != NVTX_NO_EMIT)
-		nvtx_emit(TRACE_NVTX_RANGE, 0, f.start, now, f.name, f.attr, t->track);
+		nvtx_emit(TRACE_NVTX_RANGE, 0, f.start, now ? now : inj_fast_now(), f.name, f.attr, t->track);
+	if (f.trig)
+		inject_range_leave();
 	return (int)i;
 }
 
@@ -562,11 +592,12 @@ static void nvtx_mark(struct nvtx_thread *t, bool ok, uint32_t name, uint32_t at
 	nvtx_emit(TRACE_NVTX_MARK, 0, now, now, name, attr, t->track);
 }
 
-/* Opens a start/end range in a free slot; returns its id, or 0 (counted as
- * lost) when every slot is taken. */
-static nvtxRangeId_t nvtx_start(struct nvtx_thread *t, bool ok, uint32_t name, uint32_t attr)
+/* Opens a start/end range in a free slot, on track `track` with ids of
+ * generation `gen`; `ok` and `trig` as for nvtx_push. Returns its id, or 0
+ * (counted as lost) when every slot is taken. */
+static nvtxRangeId_t nvtx_start(uint32_t track, uint32_t gen, bool ok, uint32_t name, uint32_t attr,
+                                bool trig)
 {
-	uint32_t track = t->track;
 	uint64_t seq = atomic_fetch_add_explicit(&nvtx_open_seq, 1, memory_order_relaxed) + 1;
 	for (uint32_t k = 0; k < NVTX_OPEN_SLOTS; k++) {
 		uint32_t slot = (uint32_t)(seq + k) & (NVTX_OPEN_SLOTS - 1);
@@ -578,35 +609,43 @@ static nvtxRangeId_t nvtx_start(struct nvtx_thread *t, bool ok, uint32_t name, u
 		o->name = name;
 		o->attr = attr;
 		o->track = track;
-		o->gen = t->gen;
+		o->gen = gen;
+		o->trig = trig;
 		o->start = ok && track ? inj_fast_now() : NVTX_NO_EMIT;
 		uint64_t id = seq << NVTX_SLOT_BITS | slot;
 		atomic_store_explicit(&o->state, id, memory_order_release);
 		return id;
 	}
 	nvtx_count(&nvtx_lost, "nvtx");
+	if (trig)
+		inject_range_leave();
 	return 0;
 }
 
 /* Closes start/end range `id` (from any thread) and sends it, ending at
- * `now`, on the track of the thread that started it. An id that matches no
- * open range is counted; id 0 (a range that was never opened) is ignored. */
-static void nvtx_end(nvtxRangeId_t id, int64_t now)
+ * `now` (0: read the clock when there is something to send), on the track
+ * of the thread that started it. An id that matches no open range is
+ * counted unless `quiet`; id 0 (a range that was never opened) is ignored. */
+static void nvtx_end(nvtxRangeId_t id, int64_t now, bool quiet)
 {
 	struct nvtx_open *o = &nvtx_opens[id & (NVTX_OPEN_SLOTS - 1)];
 	uint64_t expected = id;
 	if (id < NVTX_OPEN_SLOTS ||
 	    !atomic_compare_exchange_strong_explicit(&o->state, &expected, NVTX_SLOT_BUSY,
 	                                             memory_order_acquire, memory_order_relaxed)) {
-		if (id)
+		if (id && !quiet)
 			nvtx_count(&nvtx_unmatched_end, "nvtx_unmatched_end");
 		return;
 	}
 	int64_t start = o->start;
 	uint32_t name = o->name, attr = o->attr, track = o->track, gen = o->gen;
+	bool trig = o->trig;
 	atomic_store_explicit(&o->state, 0, memory_order_release);
 	if (start != NVTX_NO_EMIT && gen == inj_fast_gen())
-		nvtx_emit(TRACE_NVTX_RANGE, TRACE_FLAG_NVTX_STARTEND, start, now, name, attr, track);
+		nvtx_emit(TRACE_NVTX_RANGE, TRACE_FLAG_NVTX_STARTEND, start, now ? now : inj_fast_now(), name,
+		          attr, track);
+	if (trig && gen == inj_fast_gen())
+		inject_range_leave();
 }
 
 /* --- the NVTX callbacks ------------------------------------------------------------- */
@@ -623,38 +662,100 @@ static inline struct nvtx_thread *nvtx_enter(void)
 	return inj_fast_active(PROTO_OPT_NVTX) ? nvtx_thread_get() : NULL;
 }
 
-/* A push while NVTX is not recorded: kept quietly in a process started for
- * attach (only the domain, and a start that is never sent), else what the
- * loader's no-op answers. */
-static int nvtx_quiet_push(const void *domain)
+/* After nvtx_enter() gave `t`, for a range that may open a capture window:
+ * one of the capture range (`trig`) is entered, and when capture was off
+ * the thread's state is asked for again, so that capture is on when its
+ * start is read. */
+static inline struct nvtx_thread *nvtx_enter_range(struct nvtx_thread *t, bool trig)
+{
+	if (!trig)
+		return t;
+	inject_range_enter();
+	return t ? t : nvtx_enter();
+}
+
+/* Whether a range with ASCII message `s` in `domain` (NULL: the default
+ * domain) is one of the capture range. One load when there is none. */
+static inline bool nvtx_trig_ascii(const struct nvtx_handle *domain, const char *s)
+{
+	return inj_fast_ranged() && s &&
+	       inject_range_is_cstr(s, domain ? domain->bytes : NULL, domain ? domain->len : 0);
+}
+
+/* The same for a wide message (converted to UTF-8 first). */
+static bool nvtx_trig_wide(const struct nvtx_handle *domain, const wchar_t *w)
+{
+	if (!inj_fast_ranged() || !w)
+		return false;
+	char buf[PROTO_STRING_MAX];
+	size_t n = inj_wide_to_utf8(w, buf, sizeof(buf));
+	return inject_range_is(buf, n, domain ? domain->bytes : NULL, domain ? domain->len : 0);
+}
+
+/* The same for an event's attributes (the application's, may be NULL). */
+static bool nvtx_trig_attr(const struct nvtx_handle *domain, const nvtxEventAttributes_t *a)
+{
+	if (!inj_fast_ranged() || !a || !NVTX_HAS(a->size, message))
+		return false;
+	switch (a->messageType) {
+	case NVTX_MESSAGE_TYPE_ASCII:
+		return nvtx_trig_ascii(domain, a->message.ascii);
+	case NVTX_MESSAGE_TYPE_UNICODE:
+		return nvtx_trig_wide(domain, a->message.unicode);
+	case NVTX_MESSAGE_TYPE_REGISTERED: {
+		const struct nvtx_handle *h = (const struct nvtx_handle *)a->message.registered;
+		return h && inject_range_is(h->bytes, h->len, domain ? domain->bytes : NULL,
+		                            domain ? domain->len : 0);
+	}
+	default:
+		return false;
+	}
+}
+
+/* A start while NVTX is not recorded: only a range of the capture range
+ * takes a slot (sending nothing), so that its end closes the window. */
+static nvtxRangeId_t nvtx_quiet_start(bool trig)
+{
+	return trig ? nvtx_start(0, inj_fast_gen(), false, 0, 0, true) : 0;
+}
+
+/* A push while NVTX is not recorded: kept quietly while tstop is connected
+ * or may attach (only the domain, whether it is of the capture range, and
+ * a start that is never sent), else what the loader's no-op answers. */
+static int nvtx_quiet_push(const void *domain, bool trig)
 {
 	struct nvtx_thread *t = nvtx_thread_quiet();
-	if (!t)
-		return NVTX_UNTRACKED;
-	uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
+	uint32_t depth = t ? atomic_load_explicit(&t->depth, memory_order_relaxed) : UINT32_MAX;
+	if (trig && depth >= NVTX_STACK_MAX)
+		inject_range_leave();
 	if (depth == UINT32_MAX)
 		return NVTX_UNTRACKED;
 	if (depth < NVTX_STACK_MAX) {
 		t->stack[depth].domain = domain;
 		t->stack[depth].start = NVTX_NO_EMIT;
+		t->stack[depth].trig = trig;
 	}
 	atomic_store_explicit(&t->depth, depth + 1, memory_order_release);
 	return (int)depth;
 }
 
-/* A pop while NVTX is not recorded (see nvtx_quiet_push): the innermost
- * range of its domain at once when it is on top, else nvtx_pop's search. */
+/* A pop while NVTX is not recorded (see nvtx_quiet_push): nvtx_pop,
+ * without counting an unmatched pop. A range pushed while capture was on
+ * is still sent when capture was paused since (its end is read then). */
 static int nvtx_quiet_pop(const void *domain)
 {
 	struct nvtx_thread *t = nvtx_thread_quiet();
 	if (!t)
 		return NVTX_UNTRACKED;
-	uint32_t depth = atomic_load_explicit(&t->depth, memory_order_relaxed);
-	if (depth > 0 && depth <= NVTX_STACK_MAX && t->stack[depth - 1].domain == domain) {
-		atomic_store_explicit(&t->depth, depth - 1, memory_order_release);
-		return (int)(depth - 1);
-	}
 	return nvtx_pop(t, domain, true, 0);
+}
+
+/* An end while NVTX is not recorded: a range started while capture was on
+ * is still sent; nothing is counted. */
+static void nvtx_quiet_end(nvtxRangeId_t id)
+{
+	if (inj_fast_connected())
+		nvtx_end(id, 0, true);
 }
 
 /* Remembers that thread `tid` (0: the caller) is named `name` (`len`
@@ -722,66 +823,80 @@ static nvtxRangeId_t nvtx_cb_start_ex(const nvtxEventAttributes_t *a)
 {
 	uint32_t name, attr;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_attr(NULL, a);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return 0;
+		return nvtx_quiet_start(trig);
 	bool ok = nvtx_resolve(t, NULL, a, &name, &attr);
-	return nvtx_start(t, ok, name, attr);
+	return nvtx_start(t->track, t->gen, ok, name, attr, trig);
 }
 
 static nvtxRangeId_t nvtx_cb_start_a(const char *message)
 {
 	uint32_t name;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_ascii(NULL, message);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return 0;
+		return nvtx_quiet_start(trig);
 	bool ok = nvtx_ascii(t, message, &name);
-	return nvtx_start(t, ok, name, 0);
+	return nvtx_start(t->track, t->gen, ok, name, 0, trig);
 }
 
 static nvtxRangeId_t nvtx_cb_start_w(const wchar_t *message)
 {
 	uint32_t name;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_wide(NULL, message);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return 0;
+		return nvtx_quiet_start(trig);
 	bool ok = nvtx_wide(message, &name);
-	return nvtx_start(t, ok, name, 0);
+	return nvtx_start(t->track, t->gen, ok, name, 0, trig);
 }
 
 static void nvtx_cb_end(nvtxRangeId_t id)
 {
 	if (inj_fast_active(PROTO_OPT_NVTX))
-		nvtx_end(id, inj_fast_now());
+		nvtx_end(id, inj_fast_now(), false);
+	else
+		nvtx_quiet_end(id);
 }
 
 static int nvtx_cb_push_ex(const nvtxEventAttributes_t *a)
 {
 	uint32_t name, attr;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_attr(NULL, a);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return nvtx_quiet_push(NULL);
+		return nvtx_quiet_push(NULL, trig);
 	bool ok = nvtx_resolve(t, NULL, a, &name, &attr);
-	return nvtx_push(t, NULL, ok, name, attr);
+	return nvtx_push(t, NULL, ok, name, attr, trig);
 }
 
 static int nvtx_cb_push_a(const char *message)
 {
 	uint32_t name;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_ascii(NULL, message);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return nvtx_quiet_push(NULL);
+		return nvtx_quiet_push(NULL, trig);
 	bool ok = nvtx_ascii(t, message, &name);
-	return nvtx_push(t, NULL, ok, name, 0);
+	return nvtx_push(t, NULL, ok, name, 0, trig);
 }
 
 static int nvtx_cb_push_w(const wchar_t *message)
 {
 	uint32_t name;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_wide(NULL, message);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return nvtx_quiet_push(NULL);
+		return nvtx_quiet_push(NULL, trig);
 	bool ok = nvtx_wide(message, &name);
-	return nvtx_push(t, NULL, ok, name, 0);
+	return nvtx_push(t, NULL, ok, name, 0, trig);
 }
 
 static int nvtx_cb_pop(void)
@@ -799,7 +914,7 @@ static void nvtx_cb_name_thread_a(uint32_t tid, const char *name)
 		return;
 	size_t len = strnlen(name, PROTO_STRING_MAX);
 	nvtx_remember_name(tid, name, len);
-	if (inj_fast_active(PROTO_OPT_NVTX))
+	if (inj_fast_enabled(PROTO_OPT_NVTX))
 		inject_thread_name(tid, name, len);
 }
 
@@ -810,7 +925,7 @@ static void nvtx_cb_name_thread_w(uint32_t tid, const wchar_t *name)
 		return;
 	size_t len = inj_wide_to_utf8(name, buf, sizeof(buf));
 	nvtx_remember_name(tid, buf, len);
-	if (inj_fast_active(PROTO_OPT_NVTX))
+	if (inj_fast_enabled(PROTO_OPT_NVTX))
 		inject_thread_name(tid, buf, len);
 }
 
@@ -828,27 +943,33 @@ static nvtxRangeId_t nvtx_cb_domain_start_ex(nvtxDomainHandle_t d, const nvtxEve
 {
 	uint32_t name, attr;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_attr((struct nvtx_handle *)d, a);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return 0;
+		return nvtx_quiet_start(trig);
 	bool ok = nvtx_resolve(t, (struct nvtx_handle *)d, a, &name, &attr);
-	return nvtx_start(t, ok, name, attr);
+	return nvtx_start(t->track, t->gen, ok, name, attr, trig);
 }
 
 static void nvtx_cb_domain_end(nvtxDomainHandle_t d, nvtxRangeId_t id)
 {
 	(void)d;
 	if (inj_fast_active(PROTO_OPT_NVTX))
-		nvtx_end(id, inj_fast_now());
+		nvtx_end(id, inj_fast_now(), false);
+	else
+		nvtx_quiet_end(id);
 }
 
 static int nvtx_cb_domain_push_ex(nvtxDomainHandle_t d, const nvtxEventAttributes_t *a)
 {
 	uint32_t name, attr;
 	struct nvtx_thread *t = nvtx_enter();
+	bool trig = nvtx_trig_attr((struct nvtx_handle *)d, a);
+	t = nvtx_enter_range(t, trig);
 	if (!t)
-		return nvtx_quiet_push(d);
+		return nvtx_quiet_push(d, trig);
 	bool ok = nvtx_resolve(t, (struct nvtx_handle *)d, a, &name, &attr);
-	return nvtx_push(t, d, ok, name, attr);
+	return nvtx_push(t, d, ok, name, attr, trig);
 }
 
 static int nvtx_cb_domain_pop(nvtxDomainHandle_t d)
@@ -969,7 +1090,7 @@ static void nvtx_session_start(void)
 	atomic_store_explicit(&nvtx_lost, 0, memory_order_relaxed);
 	atomic_store_explicit(&nvtx_unmatched_pop, 0, memory_order_relaxed);
 	atomic_store_explicit(&nvtx_unmatched_end, 0, memory_order_relaxed);
-	if (!inj_fast_active(PROTO_OPT_NVTX))
+	if (!inj_fast_enabled(PROTO_OPT_NVTX))
 		return;
 	pthread_mutex_lock(&nvtx_lock);
 	for (struct nvtx_tname **p = &nvtx_tnames; *p;) {

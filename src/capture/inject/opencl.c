@@ -5,8 +5,12 @@
  *
  * Each entry point finds the real function (opencl_real.c) and, when
  * capture of OpenCL is off (inject_active(PROTO_OPT_OPENCL) false: no
- * tstop, or --kinds without opencl), calls it and returns: nothing else.
- * When it is on:
+ * tstop, --kinds without opencl, or capture paused), calls it and returns:
+ * nothing else. While capture is only paused (proto.h: capture windows),
+ * queues are still created with profiling and registered, released and
+ * answered for as below, without API events, so that work enqueued once
+ * capture resumes is captured; work enqueued while paused is not, and work
+ * enqueued before a pause is sent when it completes. When it is on:
  *
  *   - Every traced call (queue creation and release, the enqueues, clFinish,
  *     clWaitForEvents) becomes a TRACE_API event on the calling thread:
@@ -87,10 +91,19 @@
 
 static _Atomic uint32_t ocl_corr_next;
 
-/* Whether OpenCL capture is on in this process (connecting on first use). */
+/* Whether OpenCL capture is on in this process now (connecting on first
+ * use): false while capture is paused (proto.h: capture windows). */
 static inline bool ocl_on(void)
 {
 	return inject_active(PROTO_OPT_OPENCL);
+}
+
+/* Whether this session captures OpenCL at all, paused or not: queues are
+ * set up (profiling, streams) by this, so that work enqueued once capture
+ * resumes is timed. */
+static inline bool ocl_enabled(void)
+{
+	return inject_enabled(PROTO_OPT_OPENCL);
 }
 
 /* The calling thread's stack from the entry point's caller on (see the file
@@ -153,7 +166,7 @@ static void ocl_call_send(const struct ocl_call *c, cl_int rc, int64_t end)
 	ev.sub = (uint16_t)r;
 	ev.u.api.cbid = c->fn;
 	ev.u.api.stack = c->stack;
-	if (ev.track)
+	if (!inject_paused() && ev.track)
 		inject_event(&ev);
 }
 
@@ -563,7 +576,7 @@ OCL_EXPORT cl_command_queue clCreateCommandQueue(cl_context ctx, cl_device_id de
 			*errcode_ret = CL_INVALID_OPERATION;
 		return NULL;
 	}
-	if (!ocl_on())
+	if (!ocl_enabled())
 		return real(ctx, dev, props, errcode_ret);
 	struct ocl_call c;
 	ocl_call_init(&c, OCL_FN_CREATE_QUEUE, ocl_stack(), false);
@@ -599,7 +612,7 @@ OCL_EXPORT cl_command_queue clCreateCommandQueueWithProperties(cl_context ctx, c
 			*errcode_ret = CL_INVALID_OPERATION;
 		return NULL;
 	}
-	if (!ocl_on())
+	if (!ocl_enabled())
 		return real(ctx, dev, props, errcode_ret);
 	struct ocl_call c;
 	ocl_call_init(&c, OCL_FN_CREATE_QUEUE_PROPS, ocl_stack(), false);
@@ -653,8 +666,11 @@ OCL_EXPORT cl_int clReleaseCommandQueue(cl_command_queue q)
 	__typeof__(clReleaseCommandQueue) *real = OCL_REAL(OCL_FN_RELEASE_QUEUE, clReleaseCommandQueue);
 	if (!real)
 		return CL_INVALID_OPERATION;
-	if (!ocl_on())
+	if (!ocl_enabled()) {
+		if (inject_present())
+			ocl_queue_release(q); /* a queue of an ended attach session */
 		return real(q);
+	}
 	struct ocl_call c;
 	ocl_call_init(&c, OCL_FN_RELEASE_QUEUE, ocl_stack(), false);
 	ocl_queue_release(q);
@@ -673,7 +689,7 @@ OCL_EXPORT cl_int clGetCommandQueueInfo(cl_command_queue q, cl_command_queue_inf
 	__typeof__(clGetCommandQueueInfo) *real = OCL_REAL(OCL_FN_GET_QUEUE_INFO, clGetCommandQueueInfo);
 	if (!real)
 		return CL_INVALID_OPERATION;
-	if (!ocl_on() || (what != CL_QUEUE_PROPERTIES && what != CL_QUEUE_PROPERTIES_ARRAY))
+	if (!inject_present() || (what != CL_QUEUE_PROPERTIES && what != CL_QUEUE_PROPERTIES_ARRAY))
 		return real(q, what, size, value, size_ret);
 	bool forced = false;
 	int n = -1;
@@ -710,7 +726,7 @@ OCL_EXPORT cl_int clGetEventProfilingInfo(cl_event event, cl_profiling_info what
 	    OCL_REAL(OCL_FN_GET_PROFILING_INFO, clGetEventProfilingInfo);
 	if (!real)
 		return CL_INVALID_OPERATION;
-	if (!ocl_on())
+	if (!inject_present())
 		return real(event, what, size, value, size_ret);
 	__typeof__(clGetEventInfo) *info = OCL_REAL(OCL_FN_GET_EVENT_INFO, clGetEventInfo);
 	cl_command_queue q = NULL;
@@ -728,7 +744,7 @@ OCL_EXPORT cl_int clReleaseKernel(cl_kernel kernel)
 	__typeof__(clReleaseKernel) *real = OCL_REAL(OCL_FN_RELEASE_KERNEL, clReleaseKernel);
 	if (!real)
 		return CL_INVALID_OPERATION;
-	if (ocl_on())
+	if (ocl_enabled())
 		ocl_kernel_forget(kernel);
 	return real(kernel);
 }

@@ -26,8 +26,12 @@
  * earlier command of its queue thus waits in the chain and is sent by
  * whoever claims that earlier one, so an in-order queue's commands are
  * always placed in the order they were enqueued (opencl_calc.h). Callbacks
- * call no OpenCL function but clGetEventProfilingInfo and take no lock of
- * ours but the device's clock lock.
+ * call no OpenCL function but clGetEventProfilingInfo, take no lock of
+ * ours but the device's clock lock, and never wait for ring space: in
+ * blocking mode (--block) too, an event a callback finds no room for is
+ * dropped and counted by the ring (ring_thread_nowait), since a stalled
+ * callback thread would stall the implementation (and with it the
+ * application's own waits).
  *
  * A record is pushed onto a lock-free done stack when its two holds are
  * released: "sent" (by whoever sent it or counted it lost) and "callback"
@@ -62,6 +66,7 @@
 #include <unistd.h>
 
 #include "capture/inject/inject.h"
+#include "capture/ring.h"
 
 #define OCL_WORK_CHUNK        256
 #define OCL_WORK_MAX          (1u << 16)
@@ -238,15 +243,19 @@ static void ocl_work_send(struct ocl_work *w, cl_int status, bool drop)
 
 /* The CL_COMPLETE callback: sends w unless a flush claimed it, then
  * releases its "callback" hold. Runs on an implementation thread (see the
- * file comment). */
+ * file comment), which must never be stalled: its records never wait for
+ * ring space, even in blocking mode (--block), and what finds the ring full
+ * is dropped and counted by the ring. */
 static void CL_CALLBACK ocl_work_callback(cl_event event, cl_int status, void *user)
 {
 	(void)event;
 	struct ocl_work *w = user;
+	bool nowait = ring_thread_nowait(true);
 	int expect = 0;
 	if (atomic_compare_exchange_strong(&w->claimed, &expect, 1))
 		ocl_work_send(w, status, false);
 	ocl_work_release_callback(w);
+	ring_thread_nowait(nowait);
 }
 
 /* Hands a prepared record over after its enqueue returned (opencl.h). */
