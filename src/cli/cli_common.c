@@ -4,11 +4,14 @@
  */
 #include "cli/cli_common.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "report/format.h"
 #include "trace/meta.h"
@@ -102,19 +105,32 @@ int cli_getopt(int argc, char **argv, const char *cmd, const char *shortopts, co
 	return c;
 }
 
-/* Loads path into a new session the caller owns, warning about damage; NULL after an error was printed. */
-struct trace_session *cli_open_session(const char *cmd, const char *path, struct sbt_read_report *rep)
+/* Whether `path` is a regular file that starts as a SQLite database does.
+ * Anything else (a pipe included, which is never opened here so that its
+ * bytes stay for the SBT reader) is left to the SBT reader. */
+static bool cli_file_is_db(const char *path)
 {
-	struct sbt_read_report local;
+	struct stat sb;
+	if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char head[16];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	return n > 0 && db_file_is_sqlite(head, (size_t)n);
+}
+
+/* Loads the SBT file at path into s, warning about damage; 0, or -1 after
+ * an error was printed. */
+static int cli_load_sbt(const char *cmd, const char *path, struct trace_session *s,
+                        struct sbt_read_report *rep)
+{
 	struct err e = {{0}};
-	if (!rep)
-		rep = &local;
-	memset(rep, 0, sizeof(*rep));
-	struct trace_session *s = trace_session_new();
 	if (sbt_load(path, s, rep, &e)) {
-		trace_session_delete(s);
 		cli_error(cmd, "%s", e.msg);
-		return NULL;
+		return -1;
 	}
 	char problem[sizeof(rep->first_problem) + 1]; /* NUL-terminated even if the report's is not */
 	memcpy(problem, rep->first_problem, sizeof(rep->first_problem));
@@ -136,6 +152,68 @@ struct trace_session *cli_open_session(const char *cmd, const char *path, struct
 		         rep->records_dropped == 1 ? "" : "s",
 		         problem[0] && !rep->chunks_skipped ? "; first: " : "",
 		         rep->chunks_skipped ? "" : problem);
+	return 0;
+}
+
+/* Loads the session database at path, warning about skipped rows; the new
+ * session, or NULL after an error was printed. */
+static struct trace_session *cli_load_db(const char *cmd, const char *path, struct db_read_report *rep)
+{
+	struct err e = {{0}};
+	struct trace_session *s = db_read_session(path, rep, &e);
+	if (!s) {
+		cli_error(cmd, "%s", e.msg);
+		return NULL;
+	}
+	if (rep->rows_skipped) {
+		/* "kernels 2, memcpys 1": the tables the skipped rows were in. */
+		char tables[512];
+		size_t used = 0;
+		tables[0] = '\0';
+		for (unsigned t = 0; t < DB_READ_TABLES; t++) {
+			if (!rep->skipped[t] || used >= sizeof(tables))
+				continue;
+			int n = snprintf(tables + used, sizeof(tables) - used, "%s%s %" PRIu64,
+			                 used ? ", " : "", db_read_table_name(t), rep->skipped[t]);
+			used += n > 0 ? (size_t)n : 0;
+		}
+		char problem[sizeof(rep->first_problem) + 1];
+		memcpy(problem, rep->first_problem, sizeof(rep->first_problem));
+		problem[sizeof(rep->first_problem)] = '\0';
+		cli_warn(cmd, "%s: skipped %" PRIu64 " malformed row%s (%s)%s%s", path, rep->rows_skipped,
+		         rep->rows_skipped == 1 ? "" : "s", tables, problem[0] ? "; first: " : "", problem);
+	}
+	return s;
+}
+
+/* Loads path, an SBT file or a session database, into a new session the caller owns, warning about
+ * damage; NULL after an error was printed. */
+struct trace_session *cli_open_session_file(const char *cmd, const char *path, struct cli_session_file *file)
+{
+	struct cli_session_file local;
+	if (!file)
+		file = &local;
+	memset(file, 0, sizeof(*file));
+	if (cli_file_is_db(path)) {
+		file->kind = CLI_SESSION_DB;
+		return cli_load_db(cmd, path, &file->db);
+	}
+	file->kind = CLI_SESSION_SBT;
+	struct trace_session *s = trace_session_new();
+	if (cli_load_sbt(cmd, path, s, &file->sbt) < 0) {
+		trace_session_delete(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* cli_open_session_file, handing out only the SBT report; NULL after an error was printed. */
+struct trace_session *cli_open_session(const char *cmd, const char *path, struct sbt_read_report *rep)
+{
+	struct cli_session_file file;
+	struct trace_session *s = cli_open_session_file(cmd, path, &file);
+	if (rep)
+		*rep = file.sbt;
 	return s;
 }
 

@@ -1,6 +1,7 @@
 /*
  * cli_common.h - what every tstop subcommand shares: exit codes, messages,
- * option parsing, and the one function that opens a session file.
+ * option parsing, and the one function that opens a session file (either
+ * file of a session: the SBT or the database).
  *
  * Commands print; the library does not. Every message goes to stderr,
  * prefixed "tstop CMD: ", and a usage error adds a hint to run --help.
@@ -13,6 +14,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "store/db.h"
 #include "store/sbt.h"
 #include "trace/session.h"
 
@@ -44,12 +46,31 @@ void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int cli_getopt(int argc, char **argv, const char *cmd, const char *shortopts, const struct option *longopts);
 void cli_getopt_reset(void);
 
-/* Loads the SBT file at `path` into a new session for command `cmd`.
- * A damaged file loads what it can and each kind of damage is reported on
- * stderr as a warning (cut-off tail, skipped chunks, dropped records). When
- * the file cannot be read, is not an SBT file or has an unknown version, a
- * one-line error is printed and NULL returned. `rep` (may be NULL) gets the
+/* The two files a session may be read from. */
+enum cli_session_kind {
+	CLI_SESSION_SBT = 1, /* the SBT capture log */
+	CLI_SESSION_DB = 2,  /* the SQLite session database */
+};
+
+/* Which file cli_open_session_file read, and what its reader found. */
+struct cli_session_file {
+	enum cli_session_kind kind;
+	struct sbt_read_report sbt; /* kind CLI_SESSION_SBT; all zero otherwise */
+	struct db_read_report db;   /* kind CLI_SESSION_DB; all zero otherwise */
+};
+
+/* Loads the session file at `path`, the SBT file or the session database
+ * (a regular file that starts as SQLite databases do), into a new session
+ * for command `cmd`. A damaged file loads what it can and each kind of
+ * damage is reported on stderr as a warning (an SBT's cut-off tail, skipped
+ * chunks, dropped records; a database's skipped rows). When the file cannot
+ * be read, is neither kind, or has an unknown version, a one-line error is
+ * printed and NULL returned. `file` (may be NULL) gets the kind and the
  * reader's report. The caller owns the session (trace_session_delete). */
+struct trace_session *cli_open_session_file(const char *cmd, const char *path, struct cli_session_file *file);
+
+/* cli_open_session_file for commands that want only the SBT reader's report
+ * (all zero when `path` was a database): `rep` may be NULL. */
 struct trace_session *cli_open_session(const char *cmd, const char *path, struct sbt_read_report *rep);
 
 /* Whether the session says it was generated, not captured. */

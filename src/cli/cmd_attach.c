@@ -68,6 +68,10 @@ static const char cmd_attach_usage[] =
     "                        default: tstop-YYYYMMDD-HHMMSS[-N].sbt, a new file\n"
     "  -f, --force           overwrite the output file when it exists\n"
     "      --duration S      stop capturing after S seconds\n"
+    "      --capture-range nvtx:NAME[@DOMAIN]\n"
+    "                        capture only while an NVTX range NAME is open\n"
+    "      --capture-range-end stop|repeat\n"
+    "                        stop after the first such range (default), or not\n"
     "      --kinds LIST      what to capture: cuda, nvtx, opencl, comma-separated\n"
     "                        (default: all)\n"
     "      --no-stacks       do not record call stacks\n"
@@ -79,6 +83,8 @@ static const char cmd_attach_usage[] =
     "                        (default 100)\n"
     "      --wait            wait until PID's collector listens (it starts at the\n"
     "                        program's first CUDA, NVTX or OpenCL call)\n"
+    "      --no-db           do not write the session database NAME.db beside\n"
+    "                        NAME.sbt (tstop db builds it later)\n"
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: 0 when the capture was written, 1 when tstop could not attach\n"
@@ -87,6 +93,7 @@ static const char cmd_attach_usage[] =
 struct attach_opts {
 	struct cli_capture_opts cap;
 	bool wait;
+	bool no_db; /* --no-db */
 	uint32_t pid;
 	char *options_text;
 };
@@ -168,10 +175,11 @@ static void attach_sleep(int wake_fd, int ms)
  * exit status (help printed, or a usage error). */
 static int attach_parse(int argc, char **argv, struct attach_opts *o)
 {
-	enum { OPT_WAIT = CLI_CAPTURE_OPT_END };
+	enum { OPT_WAIT = CLI_CAPTURE_OPT_END, OPT_NO_DB };
 	static const struct option longopts[] = {
 	    CLI_CAPTURE_LONGOPTS,
 	    {"wait", no_argument, NULL, OPT_WAIT},
+	    {"no-db", no_argument, NULL, OPT_NO_DB},
 	    {NULL, 0, NULL, 0},
 	};
 	cli_capture_opts_init(&o->cap);
@@ -192,6 +200,9 @@ static int attach_parse(int argc, char **argv, struct attach_opts *o)
 		case OPT_WAIT:
 			o->wait = true;
 			break;
+		case OPT_NO_DB:
+			o->no_db = true;
+			break;
 		default:
 			return cli_usage_error("attach", "unknown option");
 		}
@@ -202,6 +213,10 @@ static int attach_parse(int argc, char **argv, struct attach_opts *o)
 		return cli_usage_error("attach", "one process id only, not also '%s'", argv[optind + 1]);
 	if (capture_attach_parse_pid(argv[optind], &o->pid) < 0)
 		return cli_usage_error("attach", "'%s' is not a process id", argv[optind]);
+	if (o->cap.delay > 0)
+		return cli_usage_error("attach", "--delay is for tstop record; attach later instead");
+	if (cli_capture_opts_finish(&o->cap, "attach") < 0)
+		return CLI_EXIT_USAGE;
 	o->options_text = cli_capture_join(argv + 1, argc - 1);
 	return -1;
 }
@@ -215,6 +230,7 @@ struct attach_run {
 	struct capture_drain *d;
 	struct capture_server *server;
 	struct capture_sink *sink;
+	struct cli_capture_db *db; /* NAME.db, NULL with --no-db */
 	const char *path;
 	int ctrl; /* the rendezvous connection: the session's control; -1 once closed */
 	struct capture_attach_answer answer;
@@ -254,6 +270,7 @@ static void *attach_connected(void *arg, uint32_t pid, uint32_t ppid, struct rin
 	if (pid != r->o->pid || r->proc || r->ended || r->failed)
 		return NULL;
 	r->proc = capture_drain_attach(r->d, pid, ppid, ring);
+	cli_capture_ring_setup(&r->o->cap, ring);
 	return r->proc;
 }
 
@@ -299,14 +316,19 @@ static void attach_detach_now(struct attach_run *r)
 	r->ended = true;
 }
 
-/* Flushes the file; on failure stops the capture. */
+/* Flushes the files; when the SBT file fails stops the capture; when the
+ * database alone fails, warns and goes on. */
 static void attach_flush(struct attach_run *r, int64_t now)
 {
 	struct err e = {{0}};
 	if (r->write_failed || capture_drain_flush(r->d, &e) == 0)
 		return;
+	cli_capture_db_check(r->db, r->d, &r->prog);
+	const char *msg = capture_drain_sink_error(r->d, r->sink);
+	if (!msg)
+		return;
 	cli_capture_progress_clear(&r->prog);
-	cli_error("attach", "%s; capture stopped", e.msg);
+	cli_error("attach", "%s; capture stopped", msg);
 	r->write_failed = true;
 	attach_stop(r, NULL, now);
 }
@@ -471,10 +493,14 @@ static void attach_finish(struct attach_run *r)
 {
 	capture_drain_poll(r->d, SIZE_MAX);
 	struct err fe = {{0}};
-	if (capture_drain_flush(r->d, &fe) < 0 && !r->write_failed) {
-		cli_capture_progress_clear(&r->prog);
-		cli_error("attach", "%s", fe.msg);
-		r->write_failed = true;
+	if (capture_drain_flush(r->d, &fe) < 0) {
+		cli_capture_db_check(r->db, r->d, &r->prog);
+		const char *msg = capture_drain_sink_error(r->d, r->sink);
+		if (msg && !r->write_failed) {
+			cli_capture_progress_clear(&r->prog);
+			cli_error("attach", "%s", msg);
+			r->write_failed = true;
+		}
 	}
 	uint64_t bytes = capture_sbt_sink_bytes(r->sink);
 	if (capture_sink_close(r->sink, &fe) < 0) {
@@ -490,6 +516,8 @@ static void attach_finish(struct attach_run *r)
 	}
 	r->sink = NULL;
 	cli_capture_summary(&r->prog, r->d, r->s, r->path, bytes);
+	cli_capture_db_close(r->db, r->d, &r->prog);
+	r->db = NULL;
 }
 
 /* Runs `tstop attach`. */
@@ -547,6 +575,8 @@ int cmd_attach(int argc, char **argv)
 		cli_error("attach", "%s", e.msg);
 		goto out;
 	}
+	if (!o.no_db)
+		r.db = cli_capture_db_open("attach", path, o.cap.force, r.d, &r.prog);
 	r.ctrl = attach_request(&o, &t, capture_server_path(r.server), sig.pipe[0]);
 	if (r.ctrl < 0)
 		goto out;
@@ -562,6 +592,7 @@ out:
 		close(r.ctrl);
 	if (r.sink)
 		capture_sink_close(r.sink, NULL);
+	cli_capture_db_abandon(r.db);
 	capture_drain_delete(r.d);
 	capture_server_delete(r.server);
 	if (created)

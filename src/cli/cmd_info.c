@@ -5,9 +5,11 @@
  * tstop version, and a "synthetic session" line for generated data), the
  * processes, the devices, the tracks (streams, threads, counters, process
  * tracks) with their event counts, the event counts by kind, lost events,
- * and the file's integrity as the reader found it. Text from the file goes
- * through report_write_text, so no byte of it reaches a terminal raw. A
- * damaged file is described as far as it loads, with warnings on stderr.
+ * and the file's integrity as the reader found it (for an SBT file: chunks,
+ * damage, index, tail; for a session database: schema version, write-ahead
+ * log, skipped rows). Text from the file goes through report_write_text, so
+ * no byte of it reaches a terminal raw. A damaged file is described as far
+ * as it loads, with warnings on stderr.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,9 +25,10 @@
 #include "trace/meta.h"
 
 static const char cmd_info_usage[] =
-    "Usage: tstop info [OPTION]... FILE.sbt\n"
-    "Describe a tstop session file: the session, its processes, devices,\n"
-    "streams and threads, event counts, lost events and file integrity.\n"
+    "Usage: tstop info [OPTION]... FILE\n"
+    "Describe a tstop session file, the SBT or the session database: the\n"
+    "session, its processes, devices, streams and threads, event counts,\n"
+    "lost events and file integrity.\n"
     "\n"
     "  -h, --help   show this help\n"
     "\n"
@@ -267,7 +270,28 @@ static void info_events(const struct trace_session *s)
 	}
 }
 
-/* Prints what the reader found about the file itself. */
+/* Prints what the database reader found about the file itself. */
+static void info_db_integrity(const struct db_read_report *rep)
+{
+	printf("\nfile\n");
+	printf("  %-15s%" PRIu64 " bytes\n", "size", rep->file_bytes);
+	printf("  %-15sSQLite session database, schema version %" PRId64 "\n", "format", rep->schema_version);
+	if (rep->wal_bytes)
+		printf("  %-15s%" PRIu64 " bytes not yet checkpointed (a capture may still be writing)\n",
+		       "WAL", rep->wal_bytes);
+	printf("  %-15s%" PRIu64 " malformed row%s\n", "skipped", rep->rows_skipped,
+	       rep->rows_skipped == 1 ? "" : "s");
+	for (unsigned t = 0; t < DB_READ_TABLES; t++)
+		if (rep->skipped[t])
+			printf("  %-15s  %" PRIu64 " in %s\n", "", rep->skipped[t], db_read_table_name(t));
+	if (rep->first_problem[0]) {
+		printf("  %-15s", "first problem");
+		info_text(rep->first_problem);
+		putchar('\n');
+	}
+}
+
+/* Prints what the SBT reader found about the file itself. */
 static void info_integrity(const struct sbt_read_report *rep)
 {
 	printf("\nfile\n");
@@ -314,8 +338,8 @@ int cmd_info(int argc, char **argv)
 		return cli_usage_error("info", "one session file at a time");
 	const char *path = argv[optind];
 
-	struct sbt_read_report rep;
-	struct trace_session *s = cli_open_session("info", path, &rep);
+	struct cli_session_file file;
+	struct trace_session *s = cli_open_session_file("info", path, &file);
 	if (!s)
 		return CLI_EXIT_ERROR;
 	info_session(path, s);
@@ -326,7 +350,10 @@ int cmd_info(int argc, char **argv)
 	info_tracks(s, TRACE_TRACK_COUNTER);
 	info_tracks(s, TRACE_TRACK_PROCESS);
 	info_events(s);
-	info_integrity(&rep);
+	if (file.kind == CLI_SESSION_DB)
+		info_db_integrity(&file.db);
+	else
+		info_integrity(&file.sbt);
 	trace_session_delete(s);
 	if (fflush(stdout) || ferror(stdout))
 		return cli_error("info", "cannot write to standard output");

@@ -18,6 +18,10 @@
  * (processes still running then are detached), or when --duration detaches
  * capture from everything (the program runs on).
  *
+ * The session database NAME.db is a second sink beside the SBT file
+ * (cli_capture_db_open, cmd_db.c), unless --no-db: when it fails alone,
+ * tstop warns once and the capture goes on into the SBT file.
+ *
  * Signals only set counters and wake the loop through a pipe. The program
  * stays in tstop's process group, so a Ctrl-C on the terminal reaches it
  * directly; tstop forwards only signals sent to tstop alone (kill), and a
@@ -65,7 +69,17 @@ static const char cmd_record_usage[] =
     "  -o, --output NAME     write NAME.sbt (\".sbt\" is added when missing);\n"
     "                        default: tstop-YYYYMMDD-HHMMSS[-N].sbt, a new file\n"
     "  -f, --force           overwrite the output file when it exists\n"
-    "      --duration S      stop capturing after S seconds; the program runs on\n"
+    "      --delay S         capture nothing for the first S seconds (fractions\n"
+    "                        allowed), then capture as usual\n"
+    "      --duration S      stop capturing S seconds after capture started (after\n"
+    "                        the delay); the program runs on\n"
+    "      --capture-range nvtx:NAME[@DOMAIN]\n"
+    "                        capture only while an NVTX range NAME is open (in\n"
+    "                        DOMAIN, or any domain with @*), in each process\n"
+    "      --capture-range-end stop|repeat\n"
+    "                        after the first such range ends, stop capturing in\n"
+    "                        that process (stop, the default) or capture again\n"
+    "                        in the next one (repeat)\n"
     "      --kinds LIST      what to capture: cuda, nvtx, opencl, comma-separated\n"
     "                        (default: all)\n"
     "      --no-stacks       do not record call stacks\n"
@@ -75,6 +89,8 @@ static const char cmd_record_usage[] =
     "                        of dropping (and counting) events\n"
     "      --flush-ms MS     how often the collector flushes CUDA activity\n"
     "                        (default 100)\n"
+    "      --no-db           do not write the session database NAME.db beside\n"
+    "                        NAME.sbt (tstop db builds it later)\n"
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: the program's own; 128+N when signal N killed it; 0 when\n"
@@ -85,6 +101,7 @@ struct record_opts {
 	struct cli_capture_opts cap;
 	char **argv; /* the program */
 	char *options_text;
+	bool no_db; /* --no-db */
 };
 
 /* --- signals ------------------------------------------------------------------- */
@@ -181,8 +198,10 @@ static int record_usage_error(const char *fmt, const char *arg)
  * the program's name, so the program's own options stay its own. */
 static int record_parse(int argc, char **argv, struct record_opts *o)
 {
+	enum { OPT_NO_DB = CLI_CAPTURE_OPT_END };
 	static const struct option longopts[] = {
 	    CLI_CAPTURE_LONGOPTS,
+	    {"no-db", no_argument, NULL, OPT_NO_DB},
 	    {NULL, 0, NULL, 0},
 	};
 	cli_capture_opts_init(&o->cap);
@@ -201,6 +220,9 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
 		case 'h':
 			fputs(cmd_record_usage, stdout);
 			return CLI_EXIT_OK;
+		case OPT_NO_DB:
+			o->no_db = true;
+			break;
 		case ':':
 			return record_usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -211,6 +233,8 @@ static int record_parse(int argc, char **argv, struct record_opts *o)
 			return record_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (cli_capture_opts_finish(&o->cap, "record") < 0)
+		return RECORD_EXIT_FAILURE;
 	if (optind >= argc)
 		return record_usage_error("no program to run%s", "");
 	o->argv = argv + optind;
@@ -230,6 +254,7 @@ struct record_run {
 	struct capture_drain *d;
 	struct capture_server *server;
 	struct capture_sink *sink;
+	struct cli_capture_db *db; /* NAME.db, NULL with --no-db */
 	const char *path;
 	pid_t pid;
 	bool child_running;
@@ -237,7 +262,9 @@ struct record_run {
 	bool detached;     /* capture stopped on --duration or a write error */
 	bool write_failed; /* the file could not be written */
 	struct cli_capture_progress prog;
+	struct cli_capture_switch sw; /* paused during --delay */
 	int64_t start, last_flush, exit_time;
+	int64_t capture_start; /* when capture starts: start + --delay */
 	int interrupts_seen;
 	int exit_interrupts; /* interrupts_seen when the program exited */
 	int fwd_seen[4];
@@ -249,13 +276,17 @@ static void *record_connected(void *arg, uint32_t pid, uint32_t ppid, struct rin
 	struct record_run *r = arg;
 	if (r->detached)
 		return NULL;
-	return capture_drain_attach(r->d, pid, ppid, ring);
+	struct capture_proc *p = capture_drain_attach(r->d, pid, ppid, ring);
+	cli_capture_ring_setup(&r->o->cap, ring);
+	cli_capture_switch_add(&r->sw, p, ring);
+	return p;
 }
 
 /* Server callback: the process behind `handle` is gone. */
 static void record_closed(void *arg, void *handle, bool have_status, int wait_status)
 {
 	struct record_run *r = arg;
+	cli_capture_switch_remove(&r->sw, handle);
 	capture_drain_close(r->d, handle, cli_capture_now(), have_status, wait_status);
 }
 
@@ -264,6 +295,7 @@ static void record_detach_all(struct record_run *r)
 {
 	while (capture_drain_attached(r->d)) {
 		struct capture_proc *p = capture_drain_proc(r->d, 0);
+		cli_capture_switch_remove(&r->sw, p);
 		capture_server_drop(r->server, p);
 		capture_drain_detach(r->d, p);
 	}
@@ -278,14 +310,19 @@ static void record_detach_all(struct record_run *r)
 	r->detached = true;
 }
 
-/* Flushes the file; on failure stops capturing (the program runs on). */
+/* Flushes the files; when the SBT file fails stops capturing (the program
+ * runs on); when the database alone fails, warns and goes on. */
 static void record_flush(struct record_run *r)
 {
 	struct err e = {{0}};
 	if (r->write_failed || capture_drain_flush(r->d, &e) == 0)
 		return;
+	cli_capture_db_check(r->db, r->d, &r->prog);
+	const char *msg = capture_drain_sink_error(r->d, r->sink);
+	if (!msg)
+		return;
 	cli_capture_progress_clear(&r->prog);
-	cli_error("record", "%s; capture stopped, the program runs on", e.msg);
+	cli_error("record", "%s; capture stopped, the program runs on", msg);
 	r->write_failed = true;
 	record_detach_all(r);
 }
@@ -381,8 +418,10 @@ static void record_loop(struct record_run *r, int wake_fd)
 		record_reap(r);
 		record_handle_signals(r);
 		int64_t now = cli_capture_now();
-		if (!r->detached && r->o->cap.duration > 0 &&
-		    (double)(now - r->start) >= r->o->cap.duration * 1e9) {
+		if (r->sw.paused && now >= r->capture_start)
+			cli_capture_switch_set(&r->sw, false, now);
+		if (!r->detached && r->o->cap.duration > 0 && now >= r->capture_start &&
+		    (double)(now - r->capture_start) >= r->o->cap.duration * 1e9) {
 			cli_capture_progress_clear(&r->prog);
 			fprintf(stderr, "tstop: %g s elapsed; capture stopped, the program runs on\n",
 			        r->o->cap.duration);
@@ -434,6 +473,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	struct record_run r = {.o = &o, .path = path};
+	cli_capture_switch_init(&r.sw, o.cap.delay > 0);
 	cli_capture_progress_init(&r.prog, cli_capture_now());
 	r.s = trace_session_new();
 	struct capture_drain_options dopts = {
@@ -464,6 +504,7 @@ int cmd_record(int argc, char **argv)
 		goto out_unlink;
 	}
 	r.start = cli_capture_now();
+	r.capture_start = r.start + (int64_t)(o.cap.delay * 1e9);
 	struct capture_launch_options lopts = {.argv = o.argv,
 	                                       .socket_path = capture_server_path(r.server),
 	                                       .library = library,
@@ -495,16 +536,22 @@ int cmd_record(int argc, char **argv)
 		capture_sink_close(r.sink, NULL);
 		goto out_signals;
 	}
+	if (!o.no_db)
+		r.db = cli_capture_db_open("record", path, o.cap.force, r.d, &r.prog);
 	r.last_flush = r.start;
 	cli_capture_progress_init(&r.prog, r.start);
 	record_loop(&r, sig.pipe[0]);
 
 	capture_drain_poll(r.d, SIZE_MAX);
 	struct err fe = {{0}};
-	if (capture_drain_flush(r.d, &fe) < 0 && !r.write_failed) {
-		cli_capture_progress_clear(&r.prog);
-		cli_error("record", "%s", fe.msg);
-		r.write_failed = true;
+	if (capture_drain_flush(r.d, &fe) < 0) {
+		cli_capture_db_check(r.db, r.d, &r.prog);
+		const char *msg = capture_drain_sink_error(r.d, r.sink);
+		if (msg && !r.write_failed) {
+			cli_capture_progress_clear(&r.prog);
+			cli_error("record", "%s", msg);
+			r.write_failed = true;
+		}
 	}
 	uint64_t bytes = capture_sbt_sink_bytes(r.sink);
 	if (capture_sink_close(r.sink, &fe) < 0) {
@@ -519,6 +566,7 @@ int cmd_record(int argc, char **argv)
 			bytes = (uint64_t)st.st_size;
 	}
 	cli_capture_summary(&r.prog, r.d, r.s, path, bytes);
+	cli_capture_db_close(r.db, r.d, &r.prog);
 	rc = record_exit_status(&r);
 	created = false; /* the file is the result now */
 out_signals:
@@ -529,6 +577,7 @@ out_unlink:
 	if (created)
 		unlink(path);
 	trace_session_delete(r.s);
+	cli_capture_switch_done(&r.sw);
 	free(path);
 	free(o.options_text);
 	return rc;

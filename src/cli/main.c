@@ -24,6 +24,8 @@ static const struct cli_command cli_commands[] = {
     {"attach", "capture from a running program started with capture dormant", cmd_attach},
     {"info", "describe a session file: processes, devices, streams, events, integrity", cmd_info},
     {"stats", "print nsys-style summary reports as a table, CSV or JSON", cmd_stats},
+    {"db", "build the session database (SQLite) of a session file", cmd_db},
+    {"sql", "run SQL queries on a session database (or any SQLite file), read-only", cmd_sql},
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))

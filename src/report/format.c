@@ -558,9 +558,322 @@ int report_writer_add(struct report_writer *w, struct report *r, struct err *e)
 /* Closes the JSON document if any and flushes; -1 with e filled on a stream error. */
 int report_writer_finish(struct report_writer *w, struct err *e)
 {
-	if (w->format == REPORT_FORMAT_JSON)
+	if (w->format == REPORT_FORMAT_JSON && !w->results)
 		fputs(w->written ? "\n}\n" : "{}\n", w->f);
 	if (fflush(w->f) || ferror(w->f))
-		return err_errno(e, errno ? errno : EIO, "cannot write the reports");
+		return err_errno(e, errno ? errno : EIO, "cannot write the %s",
+		                 w->results ? "results" : "reports");
+	return 0;
+}
+
+/* Writes len bytes as one JSON string (see format.h); borrows s. */
+void report_write_json_string(FILE *f, const char *s, size_t len)
+{
+	report_json_string(f, s, len);
+}
+
+/* --- query results ---------------------------------------------------------------
+ *
+ * Table form measures every row, then, when the writer has a width and the
+ * lines are wider, cuts the columns holding text to one common cap, the
+ * largest that makes the lines fit (never below REPORT_RESULT_MIN_COLS),
+ * so that narrow columns stay whole and the widest give way first. */
+
+/* The narrowest a cut column becomes, ellipsis included. */
+#define REPORT_RESULT_MIN_COLS 8
+
+/* Starts a stream of query results on f, which the caller keeps owning. */
+void report_writer_init_results(struct report_writer *w, FILE *f, enum report_format format, size_t width,
+                                const char *ellipsis)
+{
+	report_writer_init(w, f, format, true);
+	w->results = true;
+	w->width = width;
+	w->ellipsis = ellipsis ? ellipsis : "...";
+}
+
+/* A number or NULL cell of a result as table form shows it, into `out`
+ * (64 bytes); returns the length. */
+static size_t report_result_number(const struct report_value *v, char out[64])
+{
+	if (v->type == REPORT_INT)
+		return report_int_digits(v->i, out);
+	if (v->type == REPORT_FLOAT && isfinite(v->f)) {
+		report_plain_double(v->f, out, 64);
+		return strlen(out);
+	}
+	const char *word = v->type != REPORT_FLOAT ? "NULL" : isnan(v->f) ? "nan" : v->f < 0 ? "-inf" : "inf";
+	size_t n = strlen(word);
+	memcpy(out, word, n + 1);
+	return n;
+}
+
+/* Writes `len` bytes of text, `full` columns when escaped, in at most `max`
+ * columns: whole when it fits, else its first characters and the ellipsis
+ * (`ell`, `ell_cols` columns). An escape is never split. Returns the columns
+ * written. */
+static size_t report_text_cut(FILE *f, const char *s, size_t len, size_t full, size_t max, const char *ell,
+                              size_t ell_cols)
+{
+	if (full <= max)
+		return report_text_escaped(f, s, len);
+	size_t limit = max > ell_cols ? max - ell_cols : 0, cols = 0, i = 0;
+	char esc[REPORT_ESCAPE_MAX];
+	while (i < len) {
+		size_t piece, k = report_escape_step(s + i, len - i, esc, &piece);
+		if (cols + piece <= limit) {
+			if (esc[0])
+				fputs(esc, f);
+			else
+				fwrite(s + i, 1, k, f);
+			cols += piece;
+			i += k;
+			continue;
+		}
+		if (!esc[0]) {
+			/* The part of the run that fits, whole UTF-8 characters (the
+			 * run holds valid UTF-8 only). */
+			size_t j = i, end = i + k;
+			while (j < end && cols < limit) {
+				j++;
+				while (j < end && ((unsigned char)s[j] & 0xc0) == 0x80)
+					j++;
+				cols++;
+			}
+			fwrite(s + i, 1, j - i, f);
+		}
+		break;
+	}
+	fputs(ell, f);
+	return cols + ell_cols;
+}
+
+/* Narrows the columns that may be cut (`cut`) so that a line of `n`
+ * columns of widths width[] fits in `line_width`, by the common cap
+ * described above. O(n log max-width). */
+static void report_result_fit(size_t *width, const bool *cut, size_t n, size_t line_width)
+{
+	size_t line = 1 + 2 * (n - 1), fixed = 1 + 2 * (n - 1), widest = 0;
+	for (size_t c = 0; c < n; c++) {
+		line += width[c];
+		if (!cut[c])
+			fixed += width[c];
+		else if (width[c] > widest)
+			widest = width[c];
+	}
+	if (!line_width || line <= line_width || widest <= REPORT_RESULT_MIN_COLS)
+		return;
+	size_t budget = line_width > fixed ? line_width - fixed : 0;
+	size_t lo = REPORT_RESULT_MIN_COLS, hi = widest;
+	while (lo < hi) {
+		size_t cap = lo + (hi - lo + 1) / 2, sum = 0;
+		for (size_t c = 0; c < n; c++)
+			if (cut[c])
+				sum += width[c] < cap ? width[c] : cap;
+		if (sum <= budget)
+			lo = cap;
+		else
+			hi = cap - 1;
+	}
+	for (size_t c = 0; c < n; c++)
+		if (cut[c] && width[c] > lo)
+			width[c] = lo;
+}
+
+/* Writes result `res` in table form (see format.h). */
+static int report_write_result_table(struct report_writer *w, const struct report_result *res, struct err *e)
+{
+	FILE *f = w->f;
+	size_t n = res->ncols;
+	struct report_value *vals = xcalloc(n, sizeof(*vals));
+	size_t *width = xcalloc(n, sizeof(*width));
+	size_t *name_cols = xcalloc(n, sizeof(*name_cols));
+	bool *text = xcalloc(n, sizeof(*text));
+	bool *number = xcalloc(n, sizeof(*number));
+	char buf[64];
+	int rc;
+	for (size_t c = 0; c < n; c++)
+		width[c] = name_cols[c] = report_text_escaped(NULL, res->names[c], strlen(res->names[c]));
+	while ((rc = res->next(res->arg, vals, e)) > 0) {
+		for (size_t c = 0; c < n; c++) {
+			size_t cw;
+			if (vals[c].type == REPORT_TEXT) {
+				text[c] = true;
+				cw = report_text_escaped(NULL, vals[c].s, vals[c].len);
+			} else {
+				number[c] = number[c] || vals[c].type != REPORT_NULL;
+				cw = report_result_number(&vals[c], buf);
+			}
+			if (cw > width[c])
+				width[c] = cw;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	res->rewind(res->arg);
+	/* Right-aligned: the columns of numbers. Cut when needed: the others. */
+	for (size_t c = 0; c < n; c++)
+		text[c] = text[c] || !number[c];
+	report_result_fit(width, text, n, w->width);
+	size_t max = w->width ? w->width : SIZE_MAX;
+	size_t ell_cols = report_text_escaped(NULL, w->ellipsis, strlen(w->ellipsis));
+	if (w->written)
+		putc('\n', f);
+	if (res->heading) {
+		size_t len = strlen(res->heading);
+		report_text_cut(f, res->heading, len, report_text_escaped(NULL, res->heading, len), max,
+		                w->ellipsis, ell_cols);
+		putc('\n', f);
+	}
+	for (size_t c = 0; c < n; c++) {
+		fwrite("  ", 1, c ? 2 : 1, f);
+		if (!text[c]) /* never cut: the column is as wide as its name at least */
+			report_pad(f, width[c] - name_cols[c]);
+		size_t cols = report_text_cut(f, res->names[c], strlen(res->names[c]), name_cols[c], width[c],
+		                              w->ellipsis, ell_cols);
+		if (text[c] && c + 1 < n && cols < width[c])
+			report_pad(f, width[c] - cols);
+	}
+	putc('\n', f);
+	for (size_t c = 0; c < n; c++) {
+		fwrite("  ", 1, c ? 2 : 1, f);
+		for (size_t i = 0; i < width[c]; i++)
+			putc('-', f);
+	}
+	putc('\n', f);
+	while ((rc = res->next(res->arg, vals, e)) > 0) {
+		/* Empty text cells at the end of the row leave no trailing blanks. */
+		size_t end = n;
+		while (end > 1 && vals[end - 1].type == REPORT_TEXT && !vals[end - 1].len)
+			end--;
+		for (size_t c = 0; c < end; c++) {
+			fwrite("  ", 1, c ? 2 : 1, f);
+			const char *s = buf;
+			size_t len, cols;
+			if (vals[c].type == REPORT_TEXT) {
+				s = vals[c].s;
+				len = vals[c].len;
+				cols = report_text_escaped(NULL, s, len);
+			} else {
+				len = cols = report_result_number(&vals[c], buf);
+			}
+			if (!text[c]) {
+				report_pad(f, width[c] - cols);
+				fwrite(buf, 1, len, f);
+				continue;
+			}
+			cols = report_text_cut(f, s, len, cols, width[c], w->ellipsis, ell_cols);
+			if (c + 1 < end && cols < width[c])
+				report_pad(f, width[c] - cols);
+		}
+		putc('\n', f);
+	}
+out:
+	free(number);
+	free(text);
+	free(name_cols);
+	free(width);
+	free(vals);
+	return rc;
+}
+
+/* Writes a number or NULL cell of a result plainly, for CSV (`null` "")
+ * and JSON (`null` "null", infinities null too). */
+static void report_result_plain(FILE *f, const struct report_value *v, const char *null, bool json)
+{
+	char buf[64];
+	if (v->type == REPORT_INT) {
+		fwrite(buf, 1, report_int_digits(v->i, buf), f);
+	} else if (v->type == REPORT_FLOAT && isfinite(v->f)) {
+		report_plain_double(v->f, buf, sizeof(buf));
+		fputs(buf, f);
+	} else if (v->type == REPORT_FLOAT && !json) {
+		fputs(isnan(v->f) ? "nan" : v->f < 0 ? "-inf" : "inf", f);
+	} else {
+		fputs(null, f);
+	}
+}
+
+/* Writes result `res` as CSV (see format.h). */
+static int report_write_result_csv(struct report_writer *w, const struct report_result *res, struct err *e)
+{
+	FILE *f = w->f;
+	size_t n = res->ncols;
+	struct report_value *vals = xcalloc(n, sizeof(*vals));
+	int rc;
+	if (w->written)
+		putc('\n', f);
+	for (size_t c = 0; c < n; c++) {
+		if (c)
+			putc(',', f);
+		report_csv_text(f, res->names[c], strlen(res->names[c]));
+	}
+	putc('\n', f);
+	while ((rc = res->next(res->arg, vals, e)) > 0) {
+		for (size_t c = 0; c < n; c++) {
+			if (c)
+				putc(',', f);
+			if (vals[c].type == REPORT_TEXT)
+				report_csv_text(f, vals[c].s, vals[c].len);
+			else
+				report_result_plain(f, &vals[c], "", false);
+		}
+		putc('\n', f);
+	}
+	free(vals);
+	return rc;
+}
+
+/* Writes result `res` as one JSON array (see format.h). */
+static int report_write_result_json(struct report_writer *w, const struct report_result *res, struct err *e)
+{
+	FILE *f = w->f;
+	size_t n = res->ncols;
+	struct report_value *vals = xcalloc(n, sizeof(*vals));
+	size_t rows = 0;
+	int rc;
+	putc('[', f);
+	while ((rc = res->next(res->arg, vals, e)) > 0) {
+		fputs(rows++ ? ",\n  {" : "\n  {", f);
+		for (size_t c = 0; c < n; c++) {
+			if (c)
+				fputs(", ", f);
+			report_json_cstr(f, res->names[c]);
+			fputs(": ", f);
+			if (vals[c].type == REPORT_TEXT)
+				report_json_string(f, vals[c].s, vals[c].len);
+			else
+				report_result_plain(f, &vals[c], "null", true);
+		}
+		putc('}', f);
+	}
+	if (rc == 0)
+		fputs(rows ? "\n]\n" : "]\n", f);
+	free(vals);
+	return rc;
+}
+
+/* Writes result res whole in the writer's format; -1 with e filled when its rows or the stream fail. */
+int report_writer_add_result(struct report_writer *w, const struct report_result *res, struct err *e)
+{
+	int rc = 0;
+	if (res->ncols) {
+		switch (w->format) {
+		case REPORT_FORMAT_TABLE:
+			rc = report_write_result_table(w, res, e);
+			break;
+		case REPORT_FORMAT_CSV:
+			rc = report_write_result_csv(w, res, e);
+			break;
+		case REPORT_FORMAT_JSON:
+			rc = report_write_result_json(w, res, e);
+			break;
+		}
+	}
+	if (rc < 0)
+		return -1;
+	w->written++;
+	if (ferror(w->f))
+		return err_errno(e, errno ? errno : EIO, "cannot write the results");
 	return 0;
 }

@@ -53,12 +53,16 @@ enum report_format {
 /* Parses "table", "csv" or "json"; returns 0, or -1 for anything else. */
 int report_format_parse(const char *name, enum report_format *out);
 
-/* A stream of reports being written. */
+/* A stream of reports, or of query results (below), being written. */
 struct report_writer {
 	FILE *f;
 	enum report_format format;
 	bool several; /* more than one report will be written */
 	size_t written;
+	/* Query results (report_writer_init_results): */
+	bool results;
+	size_t width;         /* table form: the line width to fit, 0 = never cut */
+	const char *ellipsis; /* what ends a cut cell */
 };
 
 /* Starts writing `several` (true) or one (false) report to `f`. The caller
@@ -93,5 +97,60 @@ bool report_escape_code_point(uint32_t cp);
  * commands that print names from a session and for messages that quote
  * them. Returns the number of characters written. */
 size_t report_write_text(FILE *f, const char *s, size_t len);
+
+/* Writes `len` bytes of text to `f` as one JSON string, escaped as the JSON
+ * writer escapes names (see above), for commands that write JSON of their
+ * own shape. */
+void report_write_json_string(FILE *f, const char *s, size_t len);
+
+/* --- query results ------------------------------------------------------------
+ *
+ * Rows that do not come from report.h, such as the results of SQL
+ * statements (`tstop sql`), written with the same escaping as reports but
+ * laid out as query results:
+ *   table  an optional heading line, a header and a rule, then the rows. A
+ *          column whose values are all numbers (or NULL) is right-aligned,
+ *          any other left-aligned. Integers are written plainly (no
+ *          thousands separators: they can be pasted back into a query),
+ *          REAL values in their shortest exact form ("2.5", "3.0",
+ *          "1e+20"), NULL as the text NULL. When the writer has a width (a
+ *          terminal's), text cells of the widest columns are cut, ending
+ *          with the ellipsis, until lines fit; numbers are never cut.
+ *          Results are separated by an empty line.
+ *   csv    a header row, then the rows (RFC 4180 quoting as above); NULL is
+ *          an empty field; infinities are inf and -inf; results are
+ *          separated by an empty line. The heading is not written.
+ *   json   each result one array of objects keyed by column name, one row
+ *          per line, numbers as numbers, NULL (and infinities, which JSON
+ *          lacks) as null; several results follow one another, each array
+ *          starting on a line of its own. The heading is not written.
+ */
+struct report_result {
+	const char *heading;      /* table form: a line above the header; NULL for none */
+	const char *const *names; /* the column names: any bytes, NUL-terminated */
+	size_t ncols;
+	/* Fills vals[0 .. ncols-1] with the next row and returns 1, returns 0
+	 * after the last row, or -1 with `e` filled when the rows cannot be
+	 * read. TEXT values stay valid until the next call. */
+	int (*next)(void *arg, struct report_value *vals, struct err *e);
+	/* Goes back to the first row: table form reads the rows twice, once to
+	 * measure them. May be NULL when the format is CSV or JSON. */
+	void (*rewind)(void *arg);
+	void *arg;
+};
+
+/* Starts writing query results to `f` (which the caller keeps owning), in
+ * table form fitted to `width` columns (0: never cut), a cut cell ending
+ * with `ellipsis`, a string that outlives the writer (U+2026 in UTF-8 for a
+ * UTF-8 terminal; NULL: "..."). */
+void report_writer_init_results(struct report_writer *w, FILE *f, enum report_format format, size_t width,
+                                const char *ellipsis);
+
+/* Writes result `res` completely to a writer started by
+ * report_writer_init_results. Returns 0, or -1 with `e` filled when the rows
+ * could not be read (what was written stays written) or the stream reports
+ * an error. Table form reads every row before it writes any, so a row error
+ * there leaves nothing written. O(rows x columns); memory O(columns). */
+int report_writer_add_result(struct report_writer *w, const struct report_result *res, struct err *e);
 
 #endif

@@ -17,4 +17,15 @@
  * demangled. The caller owns the result and frees it with free(). */
 char *trace_demangle(const char *name);
 
+/* The short name of a function, as Nsight Systems' shortName has it: the
+ * function's own name without return type, scope, template arguments or
+ * parameters: "void at::native::kernel<4, F>(int, F)" gives "kernel",
+ * "_Z5saxpyifPfS_" gives "saxpy". `name` is mangled (demangled first) or a
+ * demangled signature, NUL-terminated. NULL when `name` is neither: no
+ * parameter list to find the function by, or no identifier before it
+ * (plain words, NVTX messages, OpenCL kernel names come back NULL, and
+ * their short name is the name itself). The caller frees the result.
+ * O(length). */
+char *trace_short_name(const char *name);
+
 #endif

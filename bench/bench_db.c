@@ -1,0 +1,293 @@
+/*
+ * bench_db.c - the session-database writer: insert rate through the sink,
+ * time from close to a complete indexed database, bytes per event, and the
+ * time of a kernel summary query, on a large synthetic session.
+ *
+ * Usage: bench_db [-n EVENTS] [-r REPEATS] [-d DIR] [-b BATCH]
+ *
+ * Generates one synthetic session (tests/support/synth.c), sorts its events
+ * by start time across tracks (the order a live capture delivers them in),
+ * then, for each way of building the indexes (at close, the default; and
+ * with the tables, db_sink_options.indexes_first), measures as medians over
+ * REPEATS runs:
+ *   - insert rate: events fed through the database sink (capture/sink.h
+ *     ops) until the writer thread has committed the last of them, events/s
+ *     (the feeding itself, copies into batches, is reported apart);
+ *   - close: the time capture_sink_close takes from there (index creation,
+ *     PRAGMA optimize, WAL checkpoint): what "complete after the target
+ *     exits" costs once the writer has caught up;
+ *   - bytes per event of the finished file;
+ *   - the kernel summary query (GROUP BY name over kernels, as `tstop stats
+ *     --report cuda_gpu_kern_sum` computes it) on the finished file.
+ * It prints figures for people to read; it asserts nothing.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/sink.h"
+#include "store/db.h"
+#include "synth.h"
+#include "trace/session.h"
+#include "util/xalloc.h"
+
+#define BENCH_MAX_REPEATS 15
+
+static double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median of `n` samples (sorts them in place). */
+static double bench_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int bench_cmp_event(const void *a, const void *b)
+{
+	const struct trace_event *x = *(const struct trace_event *const *)a;
+	const struct trace_event *y = *(const struct trace_event *const *)b;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Every event of `s`, ordered by start across tracks; *n gets their number. */
+static const struct trace_event **bench_time_order(const struct trace_session *s, size_t *n)
+{
+	size_t total = trace_session_event_count(s), k = 0;
+	const struct trace_event **v = xcalloc(total ? total : 1, sizeof(*v));
+	for (uint32_t id = 1; id < trace_session_track_count(s); id++) {
+		size_t m;
+		const struct trace_event *ev = trace_session_track_events(s, id, &m);
+		for (size_t i = 0; i < m; i++)
+			v[k++] = &ev[i];
+	}
+	qsort(v, k, sizeof(*v), bench_cmp_event);
+	*n = k;
+	return v;
+}
+
+/* Feeds the definitions of `s` to sink `k`. 0, or -1 with `e`. */
+static int bench_feed_definitions(struct capture_sink *k, const struct trace_session *s, struct err *e)
+{
+	const struct capture_sink_ops *ops = k->ops;
+	for (uint32_t id = 1; id < trace_session_string_count(s); id++) {
+		size_t len;
+		const char *str = trace_session_string(s, id, &len);
+		if (ops->string(k, id, str, len, e) < 0)
+			return -1;
+	}
+	for (uint32_t id = 1; id < trace_session_frame_count(s); id++)
+		if (ops->frame(k, id, trace_session_frame(s, id), e) < 0)
+			return -1;
+	for (uint32_t id = 1; id < trace_session_stack_count(s); id++) {
+		uint32_t n;
+		const uint32_t *fr = trace_session_stack(s, id, &n);
+		if (ops->stack(k, id, fr, n, e) < 0)
+			return -1;
+	}
+	for (uint32_t id = 1; id < trace_session_track_count(s); id++)
+		if (ops->track(k, id, trace_session_track_info(s, id), e) < 0)
+			return -1;
+	for (uint32_t id = 1; id < trace_session_launch_count(s); id++)
+		if (ops->launch(k, id, trace_session_launch(s, id), e) < 0)
+			return -1;
+	for (uint32_t id = 1; id < trace_session_nvtx_attr_count(s); id++)
+		if (ops->nvtx_attr(k, id, trace_session_nvtx_attr(s, id), e) < 0)
+			return -1;
+	for (uint32_t id = 1; id < trace_session_memop_count(s); id++)
+		if (ops->memop(k, id, trace_session_memop(s, id), e) < 0)
+			return -1;
+	for (size_t i = 0; i < trace_session_process_count(s); i++)
+		if (ops->process(k, trace_session_process(s, i), e) < 0)
+			return -1;
+	for (size_t i = 0; i < trace_session_device_count(s); i++)
+		if (ops->device(k, trace_session_device(s, i), e) < 0)
+			return -1;
+	return 0;
+}
+
+struct bench_run {
+	double feed_s;   /* feeding the sink */
+	double insert_s; /* from the first event fed to the last committed */
+	double close_s;  /* capture_sink_close */
+	double bytes;    /* of the finished file */
+	double query_s;  /* the kernel summary */
+};
+
+/* Runs the kernel summary query on `path`; returns its time in seconds and
+ * the number of rows in *rows, or -1. */
+static double bench_query(const char *path, int *rows)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench_db: %s: %s\n", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	static const char sql[] = "SELECT s.value, count(*), sum(k.end - k.start), avg(k.end - k.start), "
+	                          "min(k.end - k.start), max(k.end - k.start) "
+	                          "FROM kernels k JOIN strings s ON s.id = k.name "
+	                          "GROUP BY k.name ORDER BY 3 DESC";
+	double t0 = bench_now();
+	sqlite3_stmt *st = NULL;
+	*rows = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench_db: query: %s\n", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW)
+		(*rows)++;
+	sqlite3_finalize(st);
+	double t = bench_now() - t0;
+	sqlite3_close(db);
+	return t;
+}
+
+/* One run: a new database at `path` from `s` (events in `order`). 0, or -1. */
+static int bench_one(const struct trace_session *s, const struct trace_event **order, size_t n,
+                     const char *path, const struct db_sink_options *opts, struct bench_run *out)
+{
+	struct err e = {{0}};
+	struct capture_sink *k = capture_db_sink_open(path, true, opts, &e);
+	if (!k) {
+		fprintf(stderr, "bench_db: %s\n", e.msg);
+		return -1;
+	}
+	if (bench_feed_definitions(k, s, &e) < 0)
+		goto fail;
+	double t0 = bench_now();
+	for (size_t i = 0; i < n; i++)
+		if (k->ops->event(k, order[i], &e) < 0)
+			goto fail;
+	if (k->ops->flush(k, &e) < 0)
+		goto fail;
+	out->feed_s = bench_now() - t0;
+	struct db_sink_stats st;
+	for (;;) {
+		capture_db_sink_stats(k, &st);
+		if (st.events_committed >= n)
+			break;
+		usleep(500);
+	}
+	double t1 = bench_now();
+	out->insert_s = t1 - t0;
+	int rc = capture_sink_close(k, &e);
+	out->close_s = bench_now() - t1;
+	if (rc < 0) {
+		fprintf(stderr, "bench_db: close: %s\n", e.msg);
+		return -1;
+	}
+	struct stat sb;
+	out->bytes = stat(path, &sb) == 0 ? (double)sb.st_size : 0;
+	int rows;
+	out->query_s = bench_query(path, &rows);
+	return out->query_s < 0 ? -1 : 0;
+fail:
+	fprintf(stderr, "bench_db: %s\n", e.msg);
+	capture_sink_close(k, NULL);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct synth_options so;
+	synth_options_init(&so);
+	so.events = 10000000;
+	so.threads = 4;
+	so.streams = 4;
+	int repeats = 3;
+	uint32_t batch = 0;
+	const char *dir = "/tmp";
+	int c;
+	while ((c = getopt(argc, argv, "n:r:d:b:h")) != -1) {
+		switch (c) {
+		case 'n':
+			so.events = strtoull(optarg, NULL, 10);
+			break;
+		case 'r':
+			repeats = atoi(optarg);
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'b':
+			batch = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "Usage: bench_db [-n EVENTS] [-r REPEATS] [-d DIR] [-b BATCH]\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (repeats < 1 || repeats > BENCH_MAX_REPEATS) {
+		fprintf(stderr, "bench_db: -r must be 1 to %d\n", BENCH_MAX_REPEATS);
+		return 2;
+	}
+	struct err e = {{0}};
+	struct synth_counts counts;
+	double g0 = bench_now();
+	struct trace_session *s = synth_session(&so, &counts, &e);
+	if (!s) {
+		fprintf(stderr, "bench_db: %s\n", e.msg);
+		return 1;
+	}
+	size_t n;
+	const struct trace_event **order = bench_time_order(s, &n);
+	printf("session: %zu events (%llu kernels, %llu API calls), generated and sorted in %.1f s\n", n,
+	       (unsigned long long)counts.kinds[TRACE_KERNEL], (unsigned long long)counts.kinds[TRACE_API],
+	       bench_now() - g0);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/bench_db.%d.db", dir, (int)getpid());
+
+	static const char *const mode_names[2] = {"indexes at close", "indexes first"};
+	int status = 0;
+	for (int mode = 0; mode < 2; mode++) {
+		struct db_sink_options opts = {.batch_events = batch, .indexes_first = mode == 1};
+		double feed[BENCH_MAX_REPEATS], ins[BENCH_MAX_REPEATS], cls[BENCH_MAX_REPEATS];
+		double bytes[BENCH_MAX_REPEATS], q[BENCH_MAX_REPEATS];
+		for (int r = 0; r < repeats; r++) {
+			struct bench_run run;
+			if (bench_one(s, order, n, path, &opts, &run) < 0) {
+				status = 1;
+				goto out;
+			}
+			feed[r] = (double)n / run.feed_s;
+			ins[r] = (double)n / run.insert_s;
+			cls[r] = run.close_s;
+			bytes[r] = run.bytes / (double)n;
+			q[r] = run.query_s;
+		}
+		printf("%s (median of %d):\n", mode_names[mode], repeats);
+		printf("  feeding the sink        %8.2f M events/s\n", bench_median(feed, repeats) / 1e6);
+		printf("  insert rate (committed) %8.2f M events/s\n", bench_median(ins, repeats) / 1e6);
+		printf("  close to indexed file   %8.3f s\n", bench_median(cls, repeats));
+		printf("  database size           %8.1f bytes/event\n", bench_median(bytes, repeats));
+		printf("  kernel summary query    %8.3f s\n", bench_median(q, repeats));
+		fflush(stdout);
+	}
+out:
+	/* A read-only reader of a WAL database leaves -wal and -shm behind. */
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < 3; i++) {
+		char p[4200];
+		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+		unlink(p);
+	}
+	free(order);
+	trace_session_delete(s);
+	return status;
+}
