@@ -30,7 +30,11 @@ mkdir -p out
 "$bin/tstop" info out/sample.sbt
 "$bin/tstop" stats out/sample.sbt --report cuda_gpu_kern_sum --report cuda_api_sum --report nvtx_sum
 echo
+echo "The session database beside it (out/sample.db), queried with SQL:"
+"$bin/tstop" sql out/sample.db "SELECT name, instances, total_ns FROM kernel_summary LIMIT 5"
+echo
 echo "Try: $bin/tstop stats out/sample.sbt            (every report)"
 echo "     $bin/tstop stats out/sample.sbt --format json"
+echo "     $bin/tstop sql out/sample.db --schema           (tables and views; docs/schema.md)"
 echo "     $bin/tstop record -- YOUR_PROGRAM ARGS     (CUDA programs need the CUDA driver)"
 echo "     man ./man/tstop.1"
