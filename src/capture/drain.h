@@ -34,7 +34,10 @@
  * poll, so a drain that was itself suspended does not see a stall it did not
  * watch). Records reserved before the wait started are skipped at once when
  * they turn out torn too. Each skip is a lost record of source "torn", and
- * the first one of a process is logged.
+ * the first one of a process is logged. The timing only decides when the
+ * records behind it are read: the skip frees none of its bytes (ring.h),
+ * so a writer that was only slow commits into its own record, which is
+ * then discarded, and never over another one.
  *
  * Processes: HELLO adds the process (pid, parent, command, start); GOODBYE
  * sets its end time; capture_drain_close (its socket closed) drains what is

@@ -15,9 +15,17 @@
  *   3. A record header is written only by the producer that reserved it,
  *      first without the commit bit (right after the reservation), then
  *      with it (ring_commit, release). Its stamp is its own position >> 3.
+ *      Invariant 5 makes the plain store safe: a slot is reserved again only
+ *      after its record was committed and read.
  *   4. Records tile the positions without gaps: each record starts where
  *      the previous one ends, and a padding record runs exactly to the end
  *      of the data area.
+ *   5. The bytes of a record skipped as torn stay reserved until its
+ *      writer commits it (or the consumer closes the ring): the consumer
+ *      position producers see never passes the oldest such record, so no
+ *      producer reserves its bytes again while a late writer may still
+ *      write them. The consumer reads on behind it with its private
+ *      position.
  * Anything the consumer reads that breaks 1, 3 or 4 is corruption.
  */
 #include "capture/ring.h"
@@ -53,6 +61,12 @@ _Static_assert(sizeof(struct ring_shared) <= RING_HEADER_SIZE, "ring header fits
 #define RING_MAX_TIMEOUT_MS 60000u     /* an attached ring's timeout is clamped to this */
 #define RING_TORN_SCAN_MAX  (1u << 20) /* header words ring_skip_torn looks at, at most */
 
+/* A torn record skipped by ring_skip_torn whose bytes stay reserved: positions
+ * [pos, end) (ring.h: torn records). */
+struct ring_held {
+	uint64_t pos, end;
+};
+
 struct ring {
 	struct ring_shared *hdr; /* the shared header page */
 	uint8_t *data;           /* the data area, RING_HEADER_SIZE past hdr */
@@ -68,7 +82,10 @@ struct ring {
 	uint64_t cons; /* position of the next record to read */
 	bool broken;   /* stopped after unrecoverable corruption */
 	uint64_t read_records, read_bytes, corruptions, skipped_bytes;
-	uint64_t torn_records, torn_bytes;
+	uint64_t torn_records, torn_bytes, torn_late;
+	/* Torn records skipped but not released (invariant 5), oldest first. */
+	struct ring_held held[RING_HELD_MAX];
+	unsigned nheld;
 };
 
 /* Set on threads that must never wait for space (ring_thread_nowait). The
@@ -485,20 +502,67 @@ static enum ring_head ring_classify(const struct ring *r, uint64_t pos, uint64_t
 	return (bits & RING_REC_COMMIT) ? RING_HEAD_READY : RING_HEAD_PENDING;
 }
 
-/* Consumer: zeroes positions [from, to) (invariant 2) and publishes `to` as
- * the consumer position with release order. `to - from` <= data size. */
-static void ring_publish(struct ring *r, uint64_t from, uint64_t to)
+/* Consumer: the consumer position producers see (invariant 5): the oldest
+ * held torn record, or this handle's position. */
+static uint64_t ring_free_pos(const struct ring *r)
 {
-	if (to == from)
-		return;
+	return r->nheld ? r->held[0].pos : r->cons;
+}
+
+/* Consumer: zeroes positions [from, to) (invariant 2). `to - from` <= data
+ * size. */
+static void ring_zero(struct ring *r, uint64_t from, uint64_t to)
+{
 	for (uint64_t p = from; p < to;) {
 		uint64_t off = p & r->mask;
 		uint64_t n = to - p < r->size - off ? to - p : r->size - off;
 		memset(r->data + off, 0, (size_t)n);
 		p += n;
 	}
+}
+
+/* Consumer: zeroes positions [from, to), makes `to` this handle's position,
+ * and publishes the consumer position (ring_free_pos) with release order. */
+static void ring_publish(struct ring *r, uint64_t from, uint64_t to)
+{
+	if (to == from)
+		return;
+	ring_zero(r, from, to);
 	r->cons = to;
-	atomic_store_explicit(&r->hdr->consumer_pos, to, memory_order_release);
+	atomic_store_explicit(&r->hdr->consumer_pos, ring_free_pos(r), memory_order_release);
+}
+
+/* Consumer: releases what held torn records (invariant 5) have become
+ * free: a record at the start of a held range that its writer committed
+ * after the skip is discarded (counted in torn_late: it was already counted
+ * lost) and its bytes zeroed; a range that is all committed is dropped from
+ * the list, and the consumer position producers see moves up when the
+ * oldest one goes. Anything else stays held. O(held records). */
+static void ring_release_held(struct ring *r)
+{
+	if (!r->nheld)
+		return;
+	uint64_t before = ring_free_pos(r);
+	unsigned k = 0;
+	for (unsigned i = 0; i < r->nheld; i++) {
+		struct ring_held hd = r->held[i];
+		while (hd.pos < hd.end) {
+			uint64_t word = atomic_load_explicit(ring_slot(r, hd.pos), memory_order_acquire);
+			uint64_t n = ring_rec_bytes((uint32_t)word & RING_REC_LEN);
+			if (!(word & RING_REC_COMMIT) || (uint32_t)(word >> 32) != (uint32_t)(hd.pos >> 3) ||
+			    n > hd.end - hd.pos)
+				break;
+			ring_zero(r, hd.pos, hd.pos + n);
+			if (!(word & RING_REC_PAD))
+				r->torn_late++;
+			hd.pos += n;
+		}
+		if (hd.pos < hd.end)
+			r->held[k++] = hd;
+	}
+	r->nheld = k;
+	if (ring_free_pos(r) != before)
+		atomic_store_explicit(&r->hdr->consumer_pos, ring_free_pos(r), memory_order_release);
 }
 
 /* Consumer: corruption met at position `pos` (header word `word`, reason
@@ -542,10 +606,11 @@ long ring_read(struct ring *r, size_t max_records, ring_record_fn fn, void *arg,
 		return err_fmt(e, "ring: reading stopped after corruption");
 	/* The shared copy of the position is only for producers; if something
 	 * overwrote it, put it back so that they see the real space. */
-	if (atomic_load_explicit(&h->consumer_pos, memory_order_relaxed) != r->cons) {
+	if (atomic_load_explicit(&h->consumer_pos, memory_order_relaxed) != ring_free_pos(r)) {
 		r->corruptions++;
-		atomic_store_explicit(&h->consumer_pos, r->cons, memory_order_release);
+		atomic_store_explicit(&h->consumer_pos, ring_free_pos(r), memory_order_release);
 	}
+	ring_release_held(r);
 
 	uint64_t pos = r->cons, published = pos, res = pos;
 	uint64_t limit = pos + r->size, batch = r->size / 4;
@@ -628,13 +693,14 @@ int ring_skip_torn(struct ring *r, struct err *e)
 {
 	if (r->broken)
 		return err_fmt(e, "ring: reading stopped after corruption");
+	ring_release_held(r);
 	uint64_t pos = r->cons, res = pos, need = 0;
 	uint64_t word = atomic_load_explicit(ring_slot(r, pos), memory_order_acquire);
 	const char *why = NULL;
 	enum ring_head st = ring_classify(r, pos, word, &res, &need, &why);
 	if (st == RING_HEAD_CORRUPT)
 		return (int)ring_resync(r, pos, word, why, e);
-	if (st != RING_HEAD_PENDING)
+	if (st != RING_HEAD_PENDING || r->nheld == RING_HELD_MAX)
 		return 0;
 	/* A PENDING zero word left `res` reloaded; a written one may not have. */
 	res = atomic_load_explicit(&r->hdr->reserve_pos, memory_order_acquire);
@@ -643,7 +709,12 @@ int ring_skip_torn(struct ring *r, struct err *e)
 	uint64_t end;
 	if (!ring_torn_extent(r, pos, word, need, res, &end))
 		return 0;
-	ring_publish(r, pos, end);
+	/* Read on past it but keep its bytes reserved (invariant 5): its writer
+	 * may be alive and still write them. */
+	r->held[r->nheld].pos = pos;
+	r->held[r->nheld].end = end;
+	r->nheld++;
+	r->cons = end;
 	r->torn_records++;
 	r->torn_bytes += end - pos;
 	return 1;
@@ -687,6 +758,8 @@ void ring_get_stats(const struct ring *r, struct ring_stats *out)
 	out->skipped_bytes = r->skipped_bytes;
 	out->torn_records = r->torn_records;
 	out->torn_bytes = r->torn_bytes;
+	out->torn_late = r->torn_late;
+	out->torn_held = r->nheld;
 }
 
 /* --- the capture switch and the note ------------------------------------------ */

@@ -38,20 +38,30 @@
  * that never returns) stalls the consumer at that record: later committed
  * records wait behind it. ring_read never skips it, because its owner may
  * still be writing. ring_head_state() tells such a stall (RING_HEAD_PENDING)
- * from an empty ring, and ring_skip_torn() skips the record when the caller
- * has decided that its owner is gone (the drain: the process has exited, or
- * the record stayed uncommitted for a bound of drain time while the process
- * ran). The skip needs the record's extent: when its header word is written
- * it carries the length; when the producer died between its reservation and
- * that first store (the slot still reads zero, invariant 2 of ring.c), the
- * record ends at the first written header word after it, which must be a
- * well-formed header for its own position. Either way a skip happens only
- * when a committed record lies behind the torn one, so a ring whose writers
- * all stopped (a suspended process) is never skipped through. Skipped
- * records are counted (ring_stats.torn_records). A producer that was only
- * slow and writes after the skip writes into free space; whatever that
- * leaves is caught by the consumer's checks below (reported, resynchronized),
- * never read as a record of its own.
+ * from an empty ring, and ring_skip_torn() lets the reader go past it when
+ * the caller has given up waiting for it (the drain: the process has
+ * exited, or the record stayed uncommitted for a bound of drain time). The
+ * skip needs the record's extent: when its header word is written it
+ * carries the length; when the producer has not stored that word yet (the
+ * slot still reads zero, invariant 2 of ring.c), the record ends at the
+ * first written header word after it, which must be a well-formed header
+ * for its own position. Either way a skip happens only when a committed
+ * record lies behind the torn one, so a ring whose writers all stopped (a
+ * suspended process) is never skipped through. Skipped records are counted
+ * (ring_stats.torn_records).
+ *
+ * A skip never depends on the writer being dead, so it frees nothing: the
+ * record's bytes stay reserved (held) and the consumer position producers
+ * see stays at the oldest held record, while the reader goes on behind it.
+ * A writer that was only slow (a long signal handler, starvation, a frozen
+ * cgroup) and resumes writes into its own record and commits it; the
+ * consumer then discards that record (it was already counted lost:
+ * ring_stats.torn_late) and releases its bytes. Until then producers get
+ * no space past one data area beyond the held record: a record that is
+ * never committed (its thread died in a live process) makes the ring fill
+ * and later records drop (counted), never land on the held bytes. At most
+ * RING_HELD_MAX records are held; a further one is not skipped. So a late
+ * commit sets the commit bit of its own header only, with a plain store.
  *
  * Trust. The two sides trust nothing they read from shared memory. Each
  * handle keeps its own copy of the sizes (read once and validated at attach)
@@ -97,6 +107,7 @@
 #define RING_REC_PAD                  (1u << 30)   /* header word: padding record */
 #define RING_REC_COMMIT               (1u << 31)   /* header word: record complete */
 #define RING_DEFAULT_BLOCK_TIMEOUT_MS 1000u
+#define RING_HELD_MAX                 8u /* torn records a consumer holds at once (ring_skip_torn) */
 
 /* Bits of ring_shared.flags. */
 #define RING_BLOCKING          (1u << 0) /* producers wait for space (set at create) */
@@ -172,6 +183,8 @@ struct ring_stats {
 	uint64_t skipped_bytes;   /* ring bytes thrown away resynchronizing */
 	uint64_t torn_records;    /* records left half-written that ring_skip_torn skipped */
 	uint64_t torn_bytes;      /* ring bytes they occupied (headers and padding included) */
+	uint64_t torn_late;       /* of those: records whose writer committed after the skip (discarded) */
+	uint64_t torn_held;       /* skipped records whose bytes are still held now */
 };
 
 /* Called by ring_read for each record, in order: `data` points at `len`
@@ -234,8 +247,8 @@ bool ring_thread_nowait(bool on);
 
 /* Producer. Publishes the record whose payload `ptr` (from ring_reserve on
  * this handle) points at, with release order: every byte written to it
- * before this call is visible to the consumer that sees it. Async-signal-
- * safe. */
+ * before this call is visible to the consumer that sees it. O(1),
+ * async-signal-safe. */
 void ring_commit(struct ring *r, void *ptr);
 
 /* Consumer. Hands out committed records in order to `fn`, at most
@@ -257,16 +270,18 @@ enum ring_head ring_head_state(const struct ring *r);
 
 /* Consumer. Skips the record at the consumer position when it is reserved
  * but not committed (RING_HEAD_PENDING) and a committed record lies behind
- * it, so that ring_read goes on with the records after it. Call it only
- * once the record's producer is known or judged gone: a producer still
- * writing it would lose it. Its extent is its header's length, or, when the
+ * it, so that ring_read goes on with the records after it. A producer
+ * still writing it loses it (its late commit is discarded), but nothing
+ * else: the record's bytes stay held, unavailable to producers, until its
+ * writer commits it (ring_read and ring_skip_torn then release them) or
+ * the ring is closed. Its extent is its header's length, or, when the
  * header word was never written, up to the first well-formed header after
- * it. The skipped bytes are zeroed (as consumed bytes are) and counted in
- * ring_stats.torn_records and torn_bytes. Returns 1 when a record was
- * skipped; 0 when there is nothing to skip (not pending, nothing committed
- * behind it, or its end cannot be told for sure; the search looks at a
- * bounded number of header words); -1 with `e` set on corruption, handled
- * as in ring_read. Only the reading thread may call it. */
+ * it. Counted in ring_stats.torn_records and torn_bytes. Returns 1 when a
+ * record was skipped; 0 when there is nothing to skip (not pending,
+ * nothing committed behind it, its end cannot be told for sure within a
+ * bounded number of header words, or RING_HELD_MAX records are held
+ * already); -1 with `e` set on corruption, handled as in ring_read. Only
+ * the reading thread may call it. */
 int ring_skip_torn(struct ring *r, struct err *e);
 
 /* Consumer. Marks the consumer detached for good: blocking producers stop

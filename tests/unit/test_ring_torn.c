@@ -3,7 +3,10 @@
  * producer that died between ring_reserve and ring_commit): ring_skip_torn
  * on its own (a written header, a header word never written, across the
  * wrap-around padding, a chain of them, nothing committed behind, a payload
- * that must not pass for a boundary), and the drain's policy over it: no
+ * that must not pass for a boundary), a writer that was only slow and
+ * commits after the skip (its bytes held, its record discarded, nothing
+ * delivered half-written), commits that publish only their own exact
+ * header word, and the drain's policy over it: no
  * skip before the bound or while the process is stopped, later records
  * delivered after the bound with the loss counted as "torn", at once when
  * the process has gone, and a producer thread that exits in the middle of
@@ -119,7 +122,7 @@ static void test_skip_written(void **state)
 	struct err e = {{0}};
 	struct test_got g = {0};
 	test_put(r, 1, 10);
-	test_tear(r, 2, 20);
+	uint8_t *torn = test_tear(r, 2, 20);
 	/* Nothing behind it yet: nothing to skip. */
 	assert_int_equal(ring_skip_torn(r, &e), 0);
 	test_put(r, 3, 30);
@@ -140,13 +143,27 @@ static void test_skip_written(void **state)
 	assert_int_equal(st.torn_records, 1);
 	assert_int_equal(st.torn_bytes, test_rec_bytes(20));
 	assert_int_equal(st.corruptions, 0);
-	/* Skipped bytes read as zero again (the ring's invariant 2). */
+	/* Its bytes stay held: producers may not reserve them again while its
+	 * writer may be alive (the ring's invariant 5). */
+	assert_int_equal(st.torn_held, 1);
+	assert_int_equal(st.consumer_pos,
+	                 test_rec_bytes(10) + test_rec_bytes(20) + test_rec_bytes(30) + test_rec_bytes(40));
 	const uint8_t *data = ring_data(r);
 	uint64_t off = test_rec_bytes(10);
-	for (uint64_t i = 0; i < test_rec_bytes(20); i++)
-		assert_int_equal(data[off + i], 0);
+	assert_int_equal(data[off + RING_REC_HDR], 2);
 	/* Nothing pending: nothing to skip. */
 	assert_int_equal(ring_skip_torn(r, &e), 0);
+	/* The writer commits late: the record is discarded, not delivered, and
+	 * its bytes are released, reading zero again (invariant 2). */
+	ring_commit(r, torn);
+	assert_int_equal(test_read(r, &g), 0);
+	assert_int_equal(g.n, 3);
+	ring_get_stats(r, &st);
+	assert_int_equal(st.torn_held, 0);
+	assert_int_equal(st.torn_late, 1);
+	assert_int_equal(st.dropped_records, 0);
+	for (uint64_t i = 0; i < test_rec_bytes(20); i++)
+		assert_int_equal(data[off + i], 0);
 	ring_close(r);
 }
 
@@ -268,9 +285,11 @@ static void test_skip_wrap(void **state)
 		assert_non_null(p);
 		assert_ptr_equal(p - RING_REC_HDR, ring_data(r));
 		uint64_t torn = 96 + test_rec_bytes(200);
+		uint8_t *data = (uint8_t *)(uintptr_t)ring_data(r);
+		_Atomic uint64_t *padw = (_Atomic uint64_t *)(void *)(data + 4000);
+		uint64_t pad_word = atomic_load(padw), rec_word = atomic_load(test_word(p));
 		if (unwritten) {
-			uint8_t *data = (uint8_t *)(uintptr_t)ring_data(r);
-			atomic_store((_Atomic uint64_t *)(void *)(data + 4000), 0);
+			atomic_store(padw, 0);
 			atomic_store(test_word(p), 0);
 		} else {
 			torn = test_rec_bytes(200); /* the pad is read as a pad */
@@ -284,6 +303,17 @@ static void test_skip_wrap(void **state)
 		ring_get_stats(r, &st);
 		assert_int_equal(st.torn_bytes, torn);
 		assert_int_equal(st.corruptions, 0);
+		/* Its bytes are held until its late writer stores its words and
+		 * commits (invariant 5), which releases them. */
+		assert_int_equal(st.torn_held, 1);
+		atomic_store(padw, pad_word);
+		atomic_store(test_word(p), rec_word);
+		ring_commit(r, p);
+		test_read(r, &g);
+		ring_get_stats(r, &st);
+		assert_int_equal(st.torn_held, 0);
+		assert_int_equal(st.torn_late, 1);
+		assert_int_equal(g.n, 1);
 		/* Several more laps, all read whole. */
 		for (int i = 0; i < 300; i++) {
 			test_put(r, (uint8_t)(10 + i % 7), 40 + (uint32_t)i % 33);
@@ -293,6 +323,63 @@ static void test_skip_wrap(void **state)
 		assert_int_equal(ring_head_state(r), RING_HEAD_EMPTY);
 		ring_close(r);
 	}
+}
+
+/* A torn record whose writer was only slow: skipped, the records behind it
+ * read, then the writer resumes, fills its payload and commits. While it is
+ * held no producer may reserve its bytes again (reservations that would
+ * reach them fail and are counted dropped), so its late writes land only
+ * on its own record; its late commit is discarded, never delivered, and
+ * nothing delivered is half-written. Then the ring laps as usual. */
+static void test_late_writer(void **state)
+{
+	(void)state;
+	struct ring *r = test_ring(4096);
+	struct err e = {{0}};
+	struct test_got g = {0};
+	test_put(r, 1, 16);
+	uint8_t *late = test_tear(r, 2, 64);
+	test_put(r, 3, 32);
+	assert_int_equal(test_read(r, &g), 1);
+	assert_int_equal(ring_skip_torn(r, &e), 1);
+	assert_int_equal(test_read(r, &g), 1);
+	const uint8_t *held_lo = late - RING_REC_HDR, *held_hi = late + 64;
+	size_t failed = 0;
+	for (int i = 0; i < 200; i++) {
+		uint8_t *p = ring_reserve(r, 56);
+		if (!p) {
+			failed++;
+			continue;
+		}
+		assert_true(p + 56 <= held_lo || p - RING_REC_HDR >= held_hi);
+		memset(p, 4, 56);
+		ring_commit(r, p);
+		test_read(r, &g);
+	}
+	assert_true(failed > 0);
+	struct ring_stats st;
+	ring_get_stats(r, &st);
+	assert_int_equal(st.dropped_records, failed);
+	assert_int_equal(st.torn_held, 1);
+	/* The slow writer resumes: its payload, then its commit. */
+	memset(late, 0xee, 64);
+	ring_commit(r, late);
+	size_t before = g.n;
+	for (int i = 0; i < 300; i++) {
+		test_put(r, (uint8_t)(5 + i % 9), 24 + (uint32_t)i % 41);
+		assert_int_equal(test_read(r, &g), 1);
+	}
+	assert_int_equal(g.n, before + 300);
+	assert_int_equal(g.mixed, 0);
+	for (size_t i = 0; i < g.n && i < 64; i++)
+		assert_int_not_equal(g.tags[i], 0xee);
+	ring_get_stats(r, &st);
+	assert_int_equal(st.torn_records, 1);
+	assert_int_equal(st.torn_late, 1);
+	assert_int_equal(st.torn_held, 0);
+	assert_int_equal(st.dropped_records, failed); /* the late commit found its own word */
+	assert_int_equal(st.corruptions, 0);
+	ring_close(r);
 }
 
 /* --- drain level ---------------------------------------------------------------- */
@@ -637,9 +724,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_skip_written),      cmocka_unit_test(test_skip_unwritten),
 	    cmocka_unit_test(test_no_false_boundary), cmocka_unit_test(test_skip_chain),
-	    cmocka_unit_test(test_skip_wrap),         cmocka_unit_test(test_drain_bound),
-	    cmocka_unit_test(test_drain_stopped),     cmocka_unit_test(test_drain_close),
-	    cmocka_unit_test(test_drain_thread_dies),
+	    cmocka_unit_test(test_skip_wrap),         cmocka_unit_test(test_late_writer),
+
+	    cmocka_unit_test(test_drain_bound),       cmocka_unit_test(test_drain_stopped),
+	    cmocka_unit_test(test_drain_close),       cmocka_unit_test(test_drain_thread_dies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

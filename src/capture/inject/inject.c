@@ -77,9 +77,13 @@
  * (SIGSTOP, a debugger); the fork prepare handler therefore only tries it.
  * When another thread holds it, fork goes on without it: the parent is
  * untouched (that thread finishes its handshake), and the child, where that
- * thread does not exist, gets a fresh conn_lock, closes the half-open
- * handshake socket it inherited (g.dial_fd) and starts UNTRIED like any
- * fork child. The other locks are never held across I/O.
+ * thread does not exist, gets a fresh conn_lock, closes what the handshake
+ * had open (the socket in g.dial_fd until g.sock holds it, the ring memfd in
+ * g.dial_memfd until it is mapped and closed: inj_session_open) and starts
+ * UNTRIED like any fork child; so a fork-only child never keeps the
+ * parent's capture socket open. What is left: the few instructions between
+ * socket() or recvmsg() returning a descriptor and its store into the
+ * field. The other locks are never held across I/O.
  *
  * Lock order (the fork prepare handler takes them all in this order, the
  * first one only when it is free):
@@ -159,6 +163,7 @@ struct inj_core {
 	struct ring *stale;   /* a parent's mapping inherited by fork, unmapped at connect */
 	int sock;             /* connection to tstop, -1 when none */
 	int dial_fd;          /* the socket of a handshake in progress (under conn_lock), or -1 */
+	int dial_memfd;       /* the ring memfd that handshake received, until mapped and closed, or -1 */
 	uint32_t pid, ppid;   /* of this process, read at connect */
 	uint32_t tables_gen;  /* generation the tables' ids belong to */
 	pthread_mutex_t conn_lock;
@@ -194,6 +199,7 @@ struct inj_core {
 static struct inj_core g = {
     .sock = -1,
     .dial_fd = -1,
+    .dial_memfd = -1,
     .listen_fd = -1,
     .ctrl_fd = -1,
     .conn_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -379,8 +385,11 @@ static int inj_dial(const char *path, struct proto_accept *acc, int *memfd)
 		}
 		sent += (size_t)n;
 	}
-	*memfd = -1;
-	if (inj_recv_accept(sock, acc, sizeof(*acc), memfd) < 0) {
+	/* Received straight into g.dial_memfd, which a fork child closes too. */
+	g.dial_memfd = -1;
+	int got = inj_recv_accept(sock, acc, sizeof(*acc), &g.dial_memfd);
+	*memfd = g.dial_memfd;
+	if (got < 0) {
 		inj_debug("no answer from tstop at %s", path);
 		goto err_fd;
 	}
@@ -392,9 +401,9 @@ static int inj_dial(const char *path, struct proto_accept *acc, int *memfd)
 		inj_debug("tstop at %s refused this process (status %d)", path, acc->status);
 		goto err_fd;
 	}
-	g.dial_fd = -1;
-	return sock;
+	return sock; /* g.dial_fd and g.dial_memfd stay set: inj_session_open clears them */
 err_fd:
+	g.dial_memfd = -1;
 	if (*memfd >= 0)
 		close(*memfd);
 	*memfd = -1;
@@ -481,16 +490,22 @@ static bool inj_windows_open(struct ring *r)
 }
 
 /* Under conn_lock: maps the ring in `memfd` (closed here) for the session on
- * capture socket `sock` with the options of `acc`, and sends HELLO. Returns
- * the ring, or NULL with `sock` closed when either failed. The state is
- * left to the caller. */
+ * capture socket `sock` with the options of `acc` (both from inj_dial, still
+ * in g.dial_memfd and g.dial_fd), and sends HELLO. Returns the ring, or NULL
+ * with `sock` closed when either failed. The state is left to the caller.
+ * At every instant a fork child finds each of the two fds in a field it
+ * closes (g.dial_fd, g.dial_memfd, g.sock): a field is set before the one
+ * that held the fd is cleared, and cleared before the fd is closed (so a
+ * child never closes a number the parent has reused). */
 static struct ring *inj_session_open(int sock, const struct proto_accept *acc, int memfd)
 {
 	struct err e;
 	struct ring *r = ring_attach(memfd, &e);
+	g.dial_memfd = -1;
 	close(memfd);
 	if (!r) {
 		inj_debug("cannot map the ring: %s", e.msg);
+		g.dial_fd = -1;
 		close(sock);
 		return NULL;
 	}
@@ -501,6 +516,7 @@ static struct ring *inj_session_open(int sock, const struct proto_accept *acc, i
 	atomic_store_explicit(&inj_hot.ring, r, memory_order_relaxed);
 	atomic_store_explicit(&inj_hot.control, ring_control_word(r), memory_order_relaxed);
 	g.sock = sock;
+	g.dial_fd = -1;
 	atomic_store_explicit(&inj_hot.flags, acc->flags | (ranged ? INJ_PAUSE_RANGE : 0u),
 	                      memory_order_relaxed);
 	g.flush_ms = acc->flush_ms;
@@ -512,8 +528,8 @@ static struct ring *inj_session_open(int sock, const struct proto_accept *acc, i
 	if (!inj_send_hello()) {
 		inj_debug("the ring has no room for HELLO");
 		/* Closing the socket tells tstop; no thread has used the ring. */
-		close(sock);
 		g.sock = -1;
+		close(sock);
 		inj_ring_retire(r);
 		return NULL;
 	}
@@ -750,9 +766,10 @@ static void inj_detach(void)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	pthread_mutex_lock(&g.conn_lock);
-	if (g.sock >= 0)
-		close(g.sock);
-	g.sock = -1;
+	int fd = g.sock;
+	g.sock = -1; /* before the close: a fork child must not close a reused number */
+	if (fd >= 0)
+		close(fd);
 	if (g.ctrl_fd >= 0)
 		close(g.ctrl_fd);
 	g.ctrl_fd = -1;
@@ -781,8 +798,9 @@ static int inj_attach_session(const char *path)
 	if (r && !atomic_compare_exchange_strong_explicit(&inj_hot.state, &expected, INJ_ACTIVE,
 	                                                  memory_order_acq_rel, memory_order_acquire)) {
 		/* The process began exiting meanwhile. */
-		close(g.sock);
+		int fd = g.sock;
 		g.sock = -1;
+		close(fd);
 		pthread_mutex_unlock(&g.conn_lock);
 		return PROTO_ATTACH_EXITING;
 	}
@@ -1046,10 +1064,15 @@ static void inj_fork_child(void)
 	bool had_conn = inj_fork_conn;
 	inj_fork_parent(); /* conn_lock only when this thread took it */
 	if (!had_conn) {
+		/* A handshake was in progress in another thread: close what it
+		 * has open, wherever it is recorded (inj_session_open). */
 		pthread_mutex_init(&g.conn_lock, NULL);
-		if (g.dial_fd >= 0)
+		if (g.dial_fd >= 0 && g.dial_fd != g.sock)
 			close(g.dial_fd);
 		g.dial_fd = -1;
+		if (g.dial_memfd >= 0)
+			close(g.dial_memfd);
+		g.dial_memfd = -1;
 	}
 	if (g.sock >= 0)
 		close(g.sock);
