@@ -18,6 +18,10 @@ int cmd_info(int argc, char **argv);
  * reports (cmd_stats.c). */
 int cmd_stats(int argc, char **argv);
 
+/* tstop open FILE: browse a session file in the terminal interface
+ * (cmd_open.c, src/tui/). */
+int cmd_open(int argc, char **argv);
+
 /* tstop sql FILE [QUERY] [--format F] [--schema] [-o OUT]: read-only SQL
  * over a session database or any SQLite file (cmd_sql.c). */
 int cmd_sql(int argc, char **argv);

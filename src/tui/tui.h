@@ -1,0 +1,17 @@
+/*
+ * tui.h - the terminal interface as commands see it. No curses here: the
+ * commands in src/cli/ include this, and only src/tui/ui_*.c use curses.
+ */
+#ifndef TSTOP_TUI_TUI_H
+#define TSTOP_TUI_TUI_H
+
+#include "trace/session.h"
+#include "util/err.h"
+
+/* Shows the finished session `s` (loaded from `path`, which may be NULL)
+ * in the terminal on stdin/stdout until the user quits. The caller owns
+ * `s`. Returns 0, or -1 with `e` filled when the terminal cannot be used;
+ * the terminal is restored either way. */
+int tui_open_session(struct trace_session *s, const char *path, struct err *e);
+
+#endif
