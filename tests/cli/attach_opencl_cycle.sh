@@ -60,7 +60,11 @@ t1=$(date +%s%N)
 # Enough repeats for about 12 s of work at that speed: three sessions of
 # 0.8 s and their start-up fit in it on a loaded machine too.
 ten_ms=$(((t1 - t0) / 1000000 + 1))
-repeat=$((120000 / ten_ms))
+# Sessions (below) need about ten_ms + 3 * (window + 0.6 s) + 0.4 s; one
+# repeat takes at most ten_ms / 10: run about twice as long as needed.
+window_ms=$((ten_ms / 5 > 800 ? ten_ms / 5 : 800))
+need_ms=$((ten_ms + 3 * (window_ms + 600) + 400))
+repeat=$((20 * need_ms / ten_ms))
 ((repeat < 40)) && repeat=40
 ((repeat > 5000)) && repeat=5000
 
@@ -85,7 +89,7 @@ span() {
 session() {
 	local name=$1
 	kill -0 "$pid" 2>/dev/null || fail "before session $name the sample had ended: $(cat cycle.out cycle.err)"
-	"$TSTOP" attach -o "$name" --duration 0.8 "$pid" 2>"$name.err" ||
+	"$TSTOP" attach -o "$name" --duration "$window" "$pid" 2>"$name.err" ||
 		fail "attach $name exited $?: $(cat "$name.err")"
 	grep -q "capture stopped; pid $pid runs on" "$name.err" || fail "$name: no stop message: $(cat "$name.err")"
 	"$TSTOP" info "$name.sbt" >"$name.info" 2>"$name.ierr" || fail "info $name: $(cat "$name.ierr")"
@@ -117,6 +121,12 @@ session() {
 pid=$!
 pids+=("$pid")
 wait_socket "$pid"
+# The socket opens at the first OpenCL call, before PoCL has built the
+# kernels; a loaded machine (CI runs tests in parallel, tstop sanitized)
+# can take longer than a session to get there. Wait as long as ten whole
+# runs took, and make each session long enough for one whole run.
+sleep "$(awk -v ms="$ten_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
+window=$(awk -v ms="$window_ms" 'BEGIN { printf "%.3f", ms / 1000 }')
 session one
 sleep 0.2
 session two
