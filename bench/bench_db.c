@@ -3,22 +3,27 @@
  * time from close to a complete indexed database, bytes per event, and the
  * time of a kernel summary query, on a large synthetic session.
  *
- * Usage: bench_db [-n EVENTS] [-r REPEATS] [-d DIR] [-b BATCH]
+ * Usage: bench_db [-n EVENTS] [-r REPEATS] [-d DIR] [-b BATCH] [-m 0|1]
  *
  * Generates one synthetic session (tests/support/synth.c), sorts its events
  * by start time across tracks (the order a live capture delivers them in),
- * then, for each way of building the indexes (at close, the default; and
- * with the tables, db_sink_options.indexes_first), measures as medians over
- * REPEATS runs:
+ * then, for each way of building the indexes (kept up to date by the
+ * inserts, what tstop does; and, for comparison, built at close,
+ * db_sink_options.indexes_at_close), measures as medians over REPEATS runs:
  *   - insert rate: events fed through the database sink (capture/sink.h
  *     ops) until the writer thread has committed the last of them, events/s
  *     (the feeding itself, copies into batches, is reported apart);
- *   - close: the time capture_sink_close takes from there (index creation,
- *     PRAGMA optimize, WAL checkpoint): what "complete after the target
- *     exits" costs once the writer has caught up;
+ *   - close: the time capture_sink_close takes from there (indexes when
+ *     deferred, PRAGMA optimize, WAL checkpoint): what "complete after the
+ *     target exits" costs once the writer has caught up; a capture whose
+ *     writer lags adds its backlog, events behind / insert rate;
  *   - bytes per event of the finished file;
- *   - the kernel summary query (GROUP BY name over kernels, as `tstop stats
- *     --report cuda_gpu_kern_sum` computes it) on the finished file.
+ *   - the kernel summary on the finished file, twice: the kernel_summary
+ *     view (what `tstop stats --report cuda_gpu_kern_sum` reports, with
+ *     median and standard deviation), and a plain GROUP BY name over
+ *     kernels (count, total, average, min, max).
+ * Mode 1 only with -m 1, mode 0 only with -m 0. The load average is printed
+ * first: the figures mean little on a busy machine.
  * It prints figures for people to read; it asserts nothing.
  */
 #include <sqlite3.h>
@@ -125,12 +130,22 @@ struct bench_run {
 	double insert_s; /* from the first event fed to the last committed */
 	double close_s;  /* capture_sink_close */
 	double bytes;    /* of the finished file */
-	double query_s;  /* the kernel summary */
+	double query_s;  /* the kernel summary, plain GROUP BY */
+	double view_s;   /* the kernel_summary view */
+	int rows;        /* kernel names in the summary */
 };
 
-/* Runs the kernel summary query on `path`; returns its time in seconds and
- * the number of rows in *rows, or -1. */
-static double bench_query(const char *path, int *rows)
+/* The plain kernel summary: GROUP BY name over kernels. */
+static const char bench_sql_plain[] = "SELECT s.value, count(*), sum(k.end - k.start), avg(k.end - k.start), "
+                                      "min(k.end - k.start), max(k.end - k.start) "
+                                      "FROM kernels k JOIN strings s ON s.id = k.name "
+                                      "GROUP BY k.name ORDER BY 3 DESC";
+/* The kernel_summary view, as `tstop stats` reports it. */
+static const char bench_sql_view[] = "SELECT * FROM kernel_summary";
+
+/* Runs query `sql` on `path` to its last row; returns its time in seconds
+ * and the number of rows in *rows, or -1. */
+static double bench_query(const char *path, const char *sql, int *rows)
 {
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -138,10 +153,6 @@ static double bench_query(const char *path, int *rows)
 		sqlite3_close(db);
 		return -1;
 	}
-	static const char sql[] = "SELECT s.value, count(*), sum(k.end - k.start), avg(k.end - k.start), "
-	                          "min(k.end - k.start), max(k.end - k.start) "
-	                          "FROM kernels k JOIN strings s ON s.id = k.name "
-	                          "GROUP BY k.name ORDER BY 3 DESC";
 	double t0 = bench_now();
 	sqlite3_stmt *st = NULL;
 	*rows = 0;
@@ -150,10 +161,15 @@ static double bench_query(const char *path, int *rows)
 		sqlite3_close(db);
 		return -1;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		(*rows)++;
 	sqlite3_finalize(st);
 	double t = bench_now() - t0;
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "bench_db: query: %s\n", sqlite3_errmsg(db));
+		t = -1;
+	}
 	sqlite3_close(db);
 	return t;
 }
@@ -194,9 +210,12 @@ static int bench_one(const struct trace_session *s, const struct trace_event **o
 	}
 	struct stat sb;
 	out->bytes = stat(path, &sb) == 0 ? (double)sb.st_size : 0;
-	int rows;
-	out->query_s = bench_query(path, &rows);
-	return out->query_s < 0 ? -1 : 0;
+	int vrows;
+	out->query_s = bench_query(path, bench_sql_plain, &out->rows);
+	out->view_s = bench_query(path, bench_sql_view, &vrows);
+	if (vrows != out->rows)
+		fprintf(stderr, "bench_db: kernel_summary has %d rows, the GROUP BY %d\n", vrows, out->rows);
+	return out->query_s < 0 || out->view_s < 0 ? -1 : 0;
 fail:
 	fprintf(stderr, "bench_db: %s\n", e.msg);
 	capture_sink_close(k, NULL);
@@ -213,8 +232,9 @@ int main(int argc, char **argv)
 	int repeats = 3;
 	uint32_t batch = 0;
 	const char *dir = "/tmp";
+	int only = -1;
 	int c;
-	while ((c = getopt(argc, argv, "n:r:d:b:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:r:d:b:m:h")) != -1) {
 		switch (c) {
 		case 'n':
 			so.events = strtoull(optarg, NULL, 10);
@@ -228,8 +248,12 @@ int main(int argc, char **argv)
 		case 'b':
 			batch = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'm':
+			only = atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "Usage: bench_db [-n EVENTS] [-r REPEATS] [-d DIR] [-b BATCH]\n");
+			fprintf(stderr,
+			        "Usage: bench_db [-n EVENTS] [-r REPEATS] [-d DIR] [-b BATCH] [-m 0|1]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -253,12 +277,21 @@ int main(int argc, char **argv)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/bench_db.%d.db", dir, (int)getpid());
 
-	static const char *const mode_names[2] = {"indexes at close", "indexes first"};
+	double load[3] = {0, 0, 0};
+	if (getloadavg(load, 3) == 3)
+		printf("load average before: %.2f %.2f %.2f (%ld CPUs); SQLite %s\n", load[0], load[1],
+		       load[2], sysconf(_SC_NPROCESSORS_ONLN), sqlite3_libversion());
+	static const char *const mode_names[2] = {"indexes kept up to date by the inserts (tstop)",
+	                                          "indexes built at close (for comparison)"};
 	int status = 0;
 	for (int mode = 0; mode < 2; mode++) {
-		struct db_sink_options opts = {.batch_events = batch, .indexes_first = mode == 1};
+		if (only >= 0 && mode != only)
+			continue;
+		struct db_sink_options opts = {.batch_events = batch, .indexes_at_close = mode == 1};
 		double feed[BENCH_MAX_REPEATS], ins[BENCH_MAX_REPEATS], cls[BENCH_MAX_REPEATS];
-		double bytes[BENCH_MAX_REPEATS], q[BENCH_MAX_REPEATS];
+		double bytes[BENCH_MAX_REPEATS], q[BENCH_MAX_REPEATS], v[BENCH_MAX_REPEATS];
+		int rows = 0;
+		printf("%s:\n", mode_names[mode]);
 		for (int r = 0; r < repeats; r++) {
 			struct bench_run run;
 			if (bench_one(s, order, n, path, &opts, &run) < 0) {
@@ -270,13 +303,19 @@ int main(int argc, char **argv)
 			cls[r] = run.close_s;
 			bytes[r] = run.bytes / (double)n;
 			q[r] = run.query_s;
+			v[r] = run.view_s;
+			rows = run.rows;
+			printf("  run %d: insert %.2f M events/s, close %.3f s\n", r + 1, ins[r] / 1e6,
+			       cls[r]);
+			fflush(stdout);
 		}
-		printf("%s (median of %d):\n", mode_names[mode], repeats);
+		printf("  median of %d:\n", repeats);
 		printf("  feeding the sink        %8.2f M events/s\n", bench_median(feed, repeats) / 1e6);
 		printf("  insert rate (committed) %8.2f M events/s\n", bench_median(ins, repeats) / 1e6);
 		printf("  close to indexed file   %8.3f s\n", bench_median(cls, repeats));
 		printf("  database size           %8.1f bytes/event\n", bench_median(bytes, repeats));
-		printf("  kernel summary query    %8.3f s\n", bench_median(q, repeats));
+		printf("  kernel summary, GROUP BY %7.3f s (%d names)\n", bench_median(q, repeats), rows);
+		printf("  kernel_summary view     %8.3f s\n", bench_median(v, repeats));
 		fflush(stdout);
 	}
 out:

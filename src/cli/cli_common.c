@@ -165,6 +165,15 @@ static struct trace_session *cli_load_db(const char *cmd, const char *path, stru
 		cli_error(cmd, "%s", e.msg);
 		return NULL;
 	}
+	if (rep->incomplete) {
+		/* NAME.db is built from NAME.sbt. */
+		size_t n = strlen(path);
+		int stem = n > 3 && !strcmp(path + n - 3, ".db") ? (int)(n - 3) : (int)n;
+		cli_warn(cmd,
+		         "%s is not finished: still being written, or its capture was interrupted "
+		         "(when the capture has ended, rebuild it with `tstop db -f %.*s.sbt`)",
+		         path, stem, path);
+	}
 	if (rep->rows_skipped) {
 		/* "kernels 2, memcpys 1": the tables the skipped rows were in. */
 		char tables[512];

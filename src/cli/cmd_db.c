@@ -5,8 +5,10 @@
  *
  * `tstop db` loads the SBT (a damaged file loads what it can, with
  * warnings, as every command does) and writes it through
- * db_write_session, which removes a partial file when it fails. On a
- * terminal it shows its progress on stderr. It never overwrites a file
+ * db_write_session, which writes a temporary file beside the target and
+ * renames it into place only when finished, and removes it when it fails
+ * or is interrupted (SIGINT, SIGTERM). On a terminal it shows its progress
+ * on stderr. It never overwrites a file
  * unasked (-f), nor the file it reads.
  *
  * The capture side (cli_capture_db_*, declared in cmds.h): the database is
@@ -17,6 +19,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,25 +70,41 @@ static char *db_default_path(const char *sbt)
 /* Progress of `tstop db` on a terminal. */
 struct db_progress {
 	const char *path;
+	bool tty; /* draw the line; else only watch for a signal */
 	bool shown;
 	int64_t last;
 };
 
+/* Set by SIGINT and SIGTERM while `tstop db` runs: the build stops at its
+ * next progress call and its temporary files are removed. */
+static volatile sig_atomic_t db_interrupted;
+
+/* The handler of SIGINT and SIGTERM during `tstop db`. */
+static void db_on_signal(int sig)
+{
+	db_interrupted = sig;
+}
+
 /* Draws "tstop db: writing PATH: N% (D of T events)" at most every
  * DB_PROGRESS_NS; a db_progress_fn. */
-static void db_progress_line(void *arg, uint64_t done, uint64_t total)
+static bool db_progress_line(void *arg, uint64_t done, uint64_t total)
 {
 	struct db_progress *p = arg;
+	if (db_interrupted)
+		return false;
+	if (!p->tty)
+		return true;
 	int64_t now = cli_capture_now();
 	if (p->shown && now - p->last < DB_PROGRESS_NS && done < total)
-		return;
+		return true;
 	p->last = now;
 	p->shown = true;
 	fprintf(stderr, "\rtstop db: writing %s: %3d%% (%" PRIu64 " of %" PRIu64 " events)\033[K", p->path,
 	        total ? (int)(done * 100 / total) : 100, done, total);
 	if (done == total)
-		fputs("; indexing\033[K", stderr);
+		fputs("; finishing\033[K", stderr);
 	fflush(stderr);
+	return true;
 }
 
 /* Whether paths `a` and `b` name the same existing file. */
@@ -145,16 +164,30 @@ int cmd_db(int argc, char **argv)
 		cli_error("db", "%s already exists (use -f to overwrite it)", out);
 		goto done;
 	}
+	/* Ctrl-C or SIGTERM stops the build cleanly: db_write_session removes
+	 * its temporary files, and the existing database (with -f) is kept. */
+	struct sigaction sa = {.sa_handler = db_on_signal}, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	db_interrupted = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	/* A signal the caller ignores (SIGINT of a background job) stays ignored. */
+	if (old_int.sa_handler == SIG_IGN)
+		sigaction(SIGINT, &old_int, NULL);
+	if (old_term.sa_handler == SIG_IGN)
+		sigaction(SIGTERM, &old_term, NULL);
 	struct trace_session *s = cli_open_session("db", in, NULL);
 	if (!s)
-		goto done;
-	struct db_progress p = {.path = out};
-	bool tty = !quiet && isatty(STDERR_FILENO) == 1;
+		goto restore;
+	struct db_progress p = {.path = out, .tty = !quiet && isatty(STDERR_FILENO) == 1};
 	struct err e = {{0}};
-	int wr = db_write_session(s, out, force, tty ? db_progress_line : NULL, &p, &e);
+	int wr = db_write_session(s, out, force, db_progress_line, &p, &e);
 	if (p.shown)
 		fputs("\r\033[K", stderr);
-	if (wr < 0) {
+	if (wr < 0 && db_interrupted) {
+		cli_error("db", "interrupted; %s was not %s", out, force ? "replaced" : "written");
+		rc = CLI_EXIT_ERROR;
+	} else if (wr < 0) {
 		cli_error("db", "%s", e.msg);
 	} else {
 		if (!quiet)
@@ -164,6 +197,16 @@ int cmd_db(int argc, char **argv)
 		rc = CLI_EXIT_OK;
 	}
 	trace_session_delete(s);
+restore:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (db_interrupted == SIGINT || db_interrupted == SIGTERM) {
+		/* Die of the signal, as the shell expects, now that all is clean. */
+		int sig = db_interrupted;
+		free(out);
+		raise(sig);
+		return CLI_EXIT_ERROR;
+	}
 done:
 	free(out);
 	return rc;

@@ -193,6 +193,27 @@ static bool sql_is_synthetic(sqlite3 *db)
 	return synthetic;
 }
 
+/* Whether `db` is a tstop session database without the writer's completion
+ * marker (DB_META_COMPLETE): still being written, or cut short. Any error
+ * reads as no. */
+static bool sql_is_incomplete(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool tstop = sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL) == SQLITE_OK &&
+	             sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == DB_APPLICATION_ID;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!tstop || sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = '" DB_META_COMPLETE "'", -1,
+	                                 &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return false;
+	}
+	int rc = sqlite3_step(st);
+	bool incomplete = rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) != 1);
+	sqlite3_finalize(st);
+	return incomplete;
+}
+
 /* Opens FILE for `tstop sql`: a SQLite file read-only, or for an SBT file
  * (when `sbt_ok`) the session database beside it, checked the same way.
  * *opened gets the path of the database opened (the caller frees it).
@@ -1000,6 +1021,15 @@ int cmd_sql(int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	if (sql_is_synthetic(db))
 		cli_warn("sql", "%s is a synthetic session (generated, not captured)", opened);
+	if (sql_is_incomplete(db)) {
+		/* NAME.db is built from NAME.sbt. */
+		size_t n = strlen(opened);
+		int stem = n > 3 && !strcmp(opened + n - 3, ".db") ? (int)(n - 3) : (int)n;
+		cli_warn("sql",
+		         "%s is not finished: still being written, or its capture was interrupted "
+		         "(when the capture has ended, rebuild it with `tstop db -f %.*s.sbt`)",
+		         opened, stem, opened);
+	}
 	char *input = NULL;
 	if (!schema && !query) {
 		if (isatty(STDIN_FILENO))

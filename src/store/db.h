@@ -5,8 +5,8 @@
  * Three parts share this header:
  *   - the schema (db_schema.c, db_views.c): the tables, the summary views
  *     that return what `tstop stats` reports, the nsys-compatible views, and
- *     the indexes, which are created when the database is finalized so that
- *     inserts stay fast;
+ *     the indexes, created with the tables and kept up to date by every
+ *     insert, so that the database is indexed the moment a capture ends;
  *   - the writer (db_write.c): a capture sink (capture/sink.h) whose inserts
  *     run on a thread of their own, in batched transactions, in WAL mode, so
  *     that readers see every committed batch while a capture runs; the same
@@ -58,8 +58,9 @@ int db_schema_create(struct sqlite3 *db, struct err *e);
  * Called by db_schema_create. Returns 0, or -1 with `e` filled. */
 int db_views_create(struct sqlite3 *db, struct err *e);
 
-/* Creates the indexes that make the common queries fast (by time, by name, by
- * correlation id). Idempotent. Returns 0, or -1 with `e` filled. */
+/* Creates the indexes that make the common queries fast (by time, and by
+ * correlation id for joins to API calls; db_schema.c says which and why).
+ * Idempotent. Returns 0, or -1 with `e` filled. */
 int db_schema_create_indexes(struct sqlite3 *db, struct err *e);
 
 /* Checks that `db` is a tstop session database this code can read: 0, or -1
@@ -78,20 +79,38 @@ struct db_sink_options {
 	 * (65536). A flush of the sink commits whatever is pending whatever
 	 * its size. */
 	uint32_t batch_events;
-	/* Create the indexes with the tables instead of at close: every insert
-	 * then maintains them (slower inserts) and close has none to build
-	 * (a quicker close). */
-	bool indexes_first;
+	/* Create the indexes at close instead of with the tables: inserts are
+	 * quicker, but close then builds every index over every row (seconds
+	 * per million events), so that the database is not complete when the
+	 * capture ends. For measurements (bench/bench_db). */
+	bool indexes_at_close;
+	/* The queue's budget: bytes of received rows not yet committed; 0 =
+	 * the default (256 MiB, about 4 M events). */
+	size_t queue_bytes;
+	/* When the budget is spent: true, the feeder waits until the writer
+	 * has made room (db_write_session); false, the sink fails with "fell
+	 * behind the capture", so that a live capture's drain never waits on
+	 * the database and goes on into the SBT. */
+	bool wait_when_full;
 };
+
+/* The meta key the writer sets to '1' in its last transaction, at close: a
+ * database without it is not finished (still being written, or its capture
+ * or `tstop db` was interrupted). Never stored from a session's metadata. */
+#define DB_META_COMPLETE "db_complete"
 
 /* Opens a database sink that creates `path` (which must not exist, or is
  * replaced when `replace` is true), creates the schema and starts the writer
- * thread. What the sink receives is copied and queued; the thread inserts it
- * in transactions of opts->batch_events events, and commits at every flush.
- * The queue is not bounded: the SBT sink is the capture log and the database
- * may lag behind it; close waits until it has caught up. Close creates the
- * indexes and checkpoints the WAL. NULL with `e` filled when the file cannot
- * be created. */
+ * thread. The file keeps its name from the start, since readers watch it
+ * while a capture runs; with `replace`, a new empty file is renamed over the
+ * old database, which is therefore lost only once the new file exists.
+ * What the sink receives is copied and queued; the thread inserts it in
+ * transactions of opts->batch_events events, and commits at every flush;
+ * it waits 5 s for another client's lock, and retries a batch
+ * that still meets SQLITE_BUSY. The queue is bounded by opts->queue_bytes
+ * (see there). Close waits until the writer has caught up, writes the
+ * DB_META_COMPLETE marker, updates the planner's statistics and checkpoints
+ * the WAL. NULL with `e` filled when the file cannot be created. */
 struct capture_sink *capture_db_sink_open(const char *path, bool replace, const struct db_sink_options *opts,
                                           struct err *e);
 
@@ -107,13 +126,18 @@ struct db_sink_stats {
 void capture_db_sink_stats(const struct capture_sink *k, struct db_sink_stats *out);
 
 /* Called with the number of events written so far and the total, while a
- * database is built from a session. */
-typedef void (*db_progress_fn)(void *arg, uint64_t done, uint64_t total);
+ * database is built from a session; returns false to stop the build (it then
+ * fails with "interrupted"). Also called once after the database is
+ * finished, before it takes its name, with done == total. */
+typedef bool (*db_progress_fn)(void *arg, uint64_t done, uint64_t total);
 
 /* Writes the whole finished session `s` to a new database at `path` (replaced
- * when `replace`), with its indexes: what `tstop db` does. `progress` (may be
- * NULL) is called now and then. Returns 0, or -1 with `e` filled; on failure
- * the partial file is removed. */
+ * when `replace`), with its indexes: what `tstop db` does. The database is
+ * written as PATH.tmp-XXXXXX in the same directory and renamed to `path`
+ * only when finished, so that an existing database stays whole until then.
+ * `progress` (may be NULL) is called now and then. Returns 0, or -1 with
+ * `e` filled; on failure the temporary files are removed and `path` is
+ * untouched. */
 int db_write_session(struct trace_session *s, const char *path, bool replace, db_progress_fn progress,
                      void *progress_arg, struct err *e);
 
@@ -147,6 +171,7 @@ struct db_read_report {
 	uint64_t file_bytes;    /* size of the database file */
 	uint64_t wal_bytes;     /* size of its -wal file (committed but not checkpointed), 0 when none */
 	bool immutable;         /* opened as immutable: a finished WAL database (no -wal file) */
+	bool incomplete;        /* no DB_META_COMPLETE marker: being written, or cut short */
 	uint64_t events;        /* events loaded */
 	uint64_t rows_skipped;  /* malformed rows skipped, all tables */
 	uint64_t skipped[DB_READ_TABLES]; /* of those, per enum db_read_table */

@@ -608,7 +608,8 @@ static int db_load_devices(struct db_reader *r)
 }
 
 /* Loads the metadata pairs; a key or value that is not text, or holds a NUL
- * byte, is skipped. 0, or -1 with r->e filled. */
+ * byte, is skipped. The DB_META_COMPLETE marker clears rep->incomplete
+ * (set before) instead of becoming a pair. 0, or -1 with r->e filled. */
 static int db_load_meta(struct db_reader *r)
 {
 	static const char what[] = "meta";
@@ -622,6 +623,12 @@ static int db_load_meta(struct db_reader *r)
 		const char *value = row_text(&w);
 		if (w.bad) {
 			db_skip(r, DB_READ_META, "meta: a pair with a bad %s", w.bad);
+			continue;
+		}
+		if (!strcmp(key, DB_META_COMPLETE)) {
+			/* The writer's marker, not the session's metadata. */
+			if (!strcmp(value, "1"))
+				r->rep->incomplete = false;
 			continue;
 		}
 		trace_session_set_meta(r->s, key, value);
@@ -981,6 +988,7 @@ struct trace_session *db_read_session(const char *path, struct db_read_report *r
 	struct db_read_report local;
 	struct db_reader r = {.rep = rep ? rep : &local, .path = path, .e = e};
 	memset(r.rep, 0, sizeof(*r.rep));
+	r.rep->incomplete = true; /* until the marker is read */
 	bool wal_mode = false;
 	int rc = db_sniff(&r, &wal_mode);
 	if (rc == 0)

@@ -185,20 +185,38 @@ static const char db_schema_tables[] =
     "CREATE TABLE enum_device_api (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
     "CREATE TABLE enum_nvtx_payload (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n";
 
-/* Indexes, created at finalization (db.h). */
+/* Indexes. The writer creates them with the tables and every insert keeps
+ * them up to date, so that the database is indexed the moment the capture
+ * ends (db.h). That rules out what an index would cost at insert, measured
+ * by bench/bench_db (2-core box, SQLite 3.40, per row and index):
+ *   - built at close, an index costs ~0.67 us per row (a table scan and a
+ *     sort), on the critical path: ~2.5 s per index of 3.8 M kernels;
+ *   - kept up to date while inserting, ~0.4-0.55 us per row when its key
+ *     grows with arrival (start times, correlation ids: an insert at the
+ *     right edge of the B-tree), ~1.2 us when it does not (a name: one
+ *     insertion point per distinct name, half-full pages); a row without
+ *     an index costs ~0.45 us.
+ * So only keys that grow with arrival are indexed, and only where a query
+ * needs them:
+ *   - by time (`start`): time-window selection and ORDER BY start on the
+ *     tables that hold intervals people select by time;
+ *   - by correlation on api_calls alone: a join of GPU work to its API call
+ *     (kernels, memcpys, memsets: `a.correlation = k.correlation`) loops over
+ *     the GPU table and looks the call up, so one side indexed suffices;
+ *   - no name index: a summary groups a whole table (a scan and a sort,
+ *     which an index would not spare) and a name index is a random insert.
+ * An event table is a rowid table: rowid is the order of arrival, which a
+ * WITHOUT ROWID table clustered on (start, tiebreak) would not keep, and
+ * which measured no cheaper (~0.8-0.9 us per row either way, the clustered
+ * table's other indexes then carrying a two-column key). */
 static const char db_schema_indexes[] =
     "CREATE INDEX IF NOT EXISTS kernels_start ON kernels(start);\n"
-    "CREATE INDEX IF NOT EXISTS kernels_name ON kernels(name);\n"
-    "CREATE INDEX IF NOT EXISTS kernels_correlation ON kernels(correlation);\n"
     "CREATE INDEX IF NOT EXISTS memcpys_start ON memcpys(start);\n"
-    "CREATE INDEX IF NOT EXISTS memcpys_correlation ON memcpys(correlation);\n"
-    "CREATE INDEX IF NOT EXISTS memsets_correlation ON memsets(correlation);\n"
+    "CREATE INDEX IF NOT EXISTS memsets_start ON memsets(start);\n"
     "CREATE INDEX IF NOT EXISTS syncs_start ON syncs(start);\n"
     "CREATE INDEX IF NOT EXISTS api_calls_start ON api_calls(start);\n"
-    "CREATE INDEX IF NOT EXISTS api_calls_name ON api_calls(name);\n"
     "CREATE INDEX IF NOT EXISTS api_calls_correlation ON api_calls(correlation);\n"
-    "CREATE INDEX IF NOT EXISTS nvtx_ranges_start ON nvtx_ranges(start);\n"
-    "CREATE INDEX IF NOT EXISTS nvtx_ranges_name ON nvtx_ranges(name);\n";
+    "CREATE INDEX IF NOT EXISTS nvtx_ranges_start ON nvtx_ranges(start);\n";
 
 /* One row of an enumeration's name table. */
 struct db_enum_row {
@@ -305,7 +323,7 @@ int db_schema_create(struct sqlite3 *db, struct err *e)
 	return db_exec(db, "COMMIT", "creating the schema", e);
 }
 
-/* Creates the indexes; see db.h. */
+/* Creates the indexes; see db.h and db_schema_indexes. */
 int db_schema_create_indexes(struct sqlite3 *db, struct err *e)
 {
 	return db_exec(db, db_schema_indexes, "creating the indexes", e);

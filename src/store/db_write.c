@@ -13,8 +13,10 @@
  * The feeder never touches SQLite after the thread starts and the thread
  * never touches `cur`; the queue, the spare batches and the error are
  * shared under `lock`. The sqlite3 handle is the thread's from its start to
- * its end; close joins it and then finalizes the database (indexes,
- * optimize, a TRUNCATE checkpoint) on the feeder's side.
+ * its end; close joins it and then finalizes the database (planner
+ * statistics, a TRUNCATE checkpoint) on the feeder's side. The indexes are
+ * created with the tables and kept up to date by the inserts (db_schema.c
+ * says why), so that close has none to build.
  *
  * Invariants:
  *   1. A batch holds rows in the order they were received; the thread
@@ -43,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture/sink.h"
@@ -50,9 +53,15 @@
 #include "util/xalloc.h"
 
 #define DB_BATCH_DEFAULT 65536u
-#define DB_SPARE_MAX     2     /* recycled batches kept for the feeder */
-#define DB_PROGRESS_STEP 65536 /* events between progress calls */
-#define DB_MULTI_ROWS    16    /* event rows per INSERT, sparing per-statement costs */
+#define DB_SPARE_MAX     2                   /* recycled batches kept for the feeder */
+#define DB_PROGRESS_STEP 65536               /* events between progress calls */
+#define DB_MULTI_ROWS    64                  /* event rows per INSERT, sparing per-statement costs */
+#define DB_WAL_PAGES     10000               /* WAL pages between automatic checkpoints (~40 MB) */
+#define DB_BUSY_MS       5000                /* how long a statement waits for another client's lock */
+#define DB_BUSY_RETRIES  20                  /* retries of a batch that still met SQLITE_BUSY */
+#define DB_QUEUE_DEFAULT ((size_t)256 << 20) /* bytes of queued batches (db.h) */
+#define DB_STR_(x)       #x
+#define DB_STR(x)        DB_STR_(x)
 
 /* --- batches ----------------------------------------------------------------------- */
 
@@ -91,7 +100,8 @@ struct db_row_meta {
 /* Rows received and not yet committed, table by table (invariant 1). */
 struct db_batch {
 	struct db_batch *next;
-	size_t rows; /* rows of every table: what batch_events counts */
+	size_t rows;   /* rows of every table: what batch_events counts */
+	size_t weight; /* bytes its rows take, counted in the queue's budget */
 	char *bytes;
 	size_t nbytes, bytes_cap;
 	uint32_t *stack_frames;
@@ -123,7 +133,7 @@ struct db_batch {
 static void db_batch_reset(struct db_batch *b)
 {
 	b->next = NULL;
-	b->rows = b->nbytes = b->nstack_frames = 0;
+	b->rows = b->weight = b->nbytes = b->nstack_frames = 0;
 	b->nstrings = b->nframes = b->nstacks = b->ntracks = b->nlaunches = b->nnvtx_attrs = b->nmemops = 0;
 	b->nprocesses = b->ndevices = b->nmetas = b->nlosses = b->nevents = 0;
 }
@@ -148,6 +158,18 @@ static void db_batch_free(struct db_batch *b)
 	free(b->losses);
 	free(b->events);
 	free(b);
+}
+
+/* The bytes the rows of batch `b` take (not its spare capacity). */
+static size_t db_batch_weight(const struct db_batch *b)
+{
+	return sizeof(*b) + b->nbytes + b->nstack_frames * sizeof(*b->stack_frames) +
+	       b->nstrings * sizeof(*b->strings) + b->nframes * sizeof(*b->frames) +
+	       b->nstacks * sizeof(*b->stacks) + b->ntracks * sizeof(*b->tracks) +
+	       b->nlaunches * sizeof(*b->launches) + b->nnvtx_attrs * sizeof(*b->nvtx_attrs) +
+	       b->nmemops * sizeof(*b->memops) + b->nprocesses * sizeof(*b->processes) +
+	       b->ndevices * sizeof(*b->devices) + b->nmetas * sizeof(*b->metas) +
+	       b->nlosses * sizeof(*b->losses) + b->nevents * sizeof(*b->events);
 }
 
 /* Copies `len` bytes into b->bytes, NUL-terminated; returns their offset. */
@@ -255,7 +277,9 @@ struct capture_db_sink {
 	sqlite3_stmt *multi[DB_ST_COUNT]; /* event tables: DB_MULTI_ROWS rows at once */
 	int ncols[DB_ST_COUNT];           /* event tables: columns per row */
 	size_t batch_rows;
-	bool indexes_first;
+	bool indexes_at_close;
+	size_t queue_max;    /* the queue's byte budget */
+	bool wait_when_full; /* the feeder waits for room; else the sink fails */
 
 	/* The feeder's side. */
 	struct db_batch *cur;
@@ -265,6 +289,8 @@ struct capture_db_sink {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct db_batch *head, *tail; /* the queue, oldest first */
+	size_t queued;                /* bytes of the batches queued or being written */
+	pthread_cond_t room;          /* signalled when `queued` shrinks */
 	struct db_batch *spare;       /* recycled batches */
 	size_t nspare;
 	bool closing;
@@ -314,8 +340,29 @@ static void db_sink_hand_over(struct capture_db_sink *k)
 	struct db_batch *b = k->cur;
 	if (!b->rows)
 		return;
-	k->events_handed += b->nevents;
+	b->weight = db_batch_weight(b);
 	pthread_mutex_lock(&k->lock);
+	/* The budget: a batch larger than the whole budget still goes when the
+	 * queue is empty. */
+	while (!k->failed && k->head && k->queued + b->weight > k->queue_max && k->wait_when_full)
+		pthread_cond_wait(&k->room, &k->lock);
+	if (!k->failed && k->head && k->queued + b->weight > k->queue_max) {
+		char msg[ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg),
+		         "session database %s: fell behind the capture (%zu MiB waiting to be written)",
+		         k->path, k->queued >> 20);
+		pthread_mutex_unlock(&k->lock);
+		db_sink_fail(k, msg);
+		pthread_mutex_lock(&k->lock);
+	}
+	if (k->failed) {
+		/* Invariant 2: nothing more is written; the batch is emptied for reuse. */
+		pthread_mutex_unlock(&k->lock);
+		db_batch_reset(b);
+		return;
+	}
+	k->events_handed += b->nevents;
+	k->queued += b->weight;
 	if (k->tail)
 		k->tail->next = b;
 	else
@@ -635,16 +682,29 @@ static int db_put_definitions(struct capture_db_sink *k, const struct db_batch *
 static int db_write_batch(struct capture_db_sink *k, const struct db_batch *b)
 {
 	const char *what = "starting a transaction";
-	int rc = sqlite3_exec(k->db, "BEGIN", NULL, NULL, NULL);
-	if (rc == SQLITE_OK) {
-		what = "inserting";
-		rc = db_put_definitions(k, b);
-		if (rc == SQLITE_OK)
-			rc = db_put_events(k, b);
-	}
-	if (rc == SQLITE_OK) {
-		what = "committing";
-		rc = sqlite3_exec(k->db, "COMMIT", NULL, NULL, NULL);
+	int rc = SQLITE_BUSY;
+	/* Another client (sqlite3, a checkpoint) may hold the write lock: the
+	 * busy handler waits DB_BUSY_MS for it at every step, and a batch that
+	 * still meets SQLITE_BUSY (which SQLite returns without waiting where
+	 * waiting could deadlock) is rolled back and tried again. */
+	for (int attempt = 0; attempt <= DB_BUSY_RETRIES && (rc & 0xff) == SQLITE_BUSY; attempt++) {
+		if (attempt) {
+			if (!sqlite3_get_autocommit(k->db))
+				sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
+			usleep(50000);
+		}
+		what = "starting a transaction";
+		rc = sqlite3_exec(k->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			what = "inserting";
+			rc = db_put_definitions(k, b);
+			if (rc == SQLITE_OK)
+				rc = db_put_events(k, b);
+		}
+		if (rc == SQLITE_OK) {
+			what = "committing";
+			rc = sqlite3_exec(k->db, "COMMIT", NULL, NULL, NULL);
+		}
 	}
 	if (rc != SQLITE_OK) {
 		char msg[ERR_MSG_MAX];
@@ -679,8 +739,11 @@ static void *db_writer_main(void *arg)
 		pthread_mutex_unlock(&k->lock);
 		if (!failed)
 			db_write_batch(k, b);
+		size_t weight = b->weight;
 		db_batch_reset(b);
 		pthread_mutex_lock(&k->lock);
+		k->queued -= weight;
+		pthread_cond_signal(&k->room);
 		if (k->nspare < DB_SPARE_MAX) {
 			b->next = k->spare;
 			k->spare = b;
@@ -799,6 +862,8 @@ static int db_sink_device(struct capture_sink *ks, const struct trace_device *d,
 static int db_sink_meta(struct capture_sink *ks, const char *key, const char *value, struct err *e)
 {
 	struct capture_db_sink *k = db_sink(ks);
+	if (!strcmp(key, DB_META_COMPLETE))
+		return db_sink_check(k, e); /* the writer's own key, written at close */
 	size_t koff = db_batch_bytes(k->cur, key, strlen(key));
 	size_t voff = db_batch_bytes(k->cur, value, strlen(value));
 	struct db_row_meta *r = DB_PUSH(k->cur, metas);
@@ -835,21 +900,33 @@ static int db_sink_flush(struct capture_sink *ks, struct err *e)
 }
 
 /* Finalizes and closes the database of a sink whose thread has ended:
- * indexes, optimize, TRUNCATE checkpoint, unless it failed. Frees the
- * statements and the handle in every case. 0, or -1 with `e`. */
+ * indexes (when deferred to close), optimize, TRUNCATE checkpoint, unless
+ * it failed. Frees the statements and the handle in every case. 0, or -1
+ * with `e`. */
 static int db_sink_finish(struct capture_db_sink *k, struct err *e)
 {
 	int rc = db_sink_check(k, e);
 	struct err ie;
-	if (rc == 0 && !k->indexes_first && db_schema_create_indexes(k->db, &ie) < 0)
+	if (rc == 0 && k->indexes_at_close && db_schema_create_indexes(k->db, &ie) < 0)
 		rc = err_fmt(e, "session database %s: %s", k->path, ie.msg);
+	/* The completion marker, in the last transaction: a database without it
+	 * was cut short (or is still being written). */
+	if (rc == 0 && sqlite3_exec(k->db,
+	                            "INSERT INTO meta(key, value) VALUES ('" DB_META_COMPLETE "', '1') "
+	                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	                            NULL, NULL, NULL) != SQLITE_OK)
+		rc = err_fmt(e, "session database %s: marking it complete: %s", k->path,
+		             sqlite3_errmsg(k->db));
 	if (rc == 0) {
 		/* Statistics for the query planner, bounded so that it stays quick. */
 		sqlite3_exec(k->db, "PRAGMA analysis_limit = 1000; PRAGMA optimize", NULL, NULL, NULL);
 		/* A reader (tstop sql, sqlite3) may hold a snapshot: wait a little
 		 * for it, so that the WAL is folded into the file; if it stays, the
-		 * WAL is left beside the file, which readers use as they should. */
+		 * WAL is left beside the file, which readers use as they should.
+		 * synchronous=NORMAL for this last checkpoint: the finished file
+		 * is synced to the disk once. */
 		sqlite3_busy_timeout(k->db, 2000);
+		sqlite3_exec(k->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 		if (sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) !=
 		        SQLITE_OK &&
 		    sqlite3_errcode(k->db) != SQLITE_BUSY)
@@ -882,6 +959,7 @@ static void db_sink_free(struct capture_db_sink *k)
 	}
 	pthread_mutex_destroy(&k->lock);
 	pthread_cond_destroy(&k->cond);
+	pthread_cond_destroy(&k->room);
 	free(k->path);
 	free(k);
 }
@@ -949,6 +1027,29 @@ static int db_remove_files(const char *path, struct err *e)
 	return 0;
 }
 
+/* Creates a new empty file "PATH.tmp-XXXXXX" beside `path`, with the mode
+ * a database gets (0666 less the umask; mkstemp would make it 0600), and
+ * returns its name, which the caller frees; NULL with `e` filled. */
+static char *db_temp_create(const char *path, struct err *e)
+{
+	static _Atomic unsigned serial;
+	char *t = xmalloc(strlen(path) + 32);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		unsigned x = (unsigned)getpid() * 2654435761u ^ (atomic_fetch_add(&serial, 1) * 40503u);
+		sprintf(t, "%s.tmp-%06x", path, x & 0xffffffu);
+		int fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0) {
+			close(fd);
+			return t;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	err_errno(e, errno, "cannot create %s", t);
+	free(t);
+	return NULL;
+}
+
 /* The INSERT of DB_MULTI_ROWS rows made from the one-row INSERT `sql`
  * whose row has `ncols` parameters. The caller frees it. */
 static char *db_multi_sql(const char *sql, int ncols)
@@ -976,18 +1077,35 @@ static char *db_multi_sql(const char *sql, int ncols)
 /* Creates `path` exclusively (so that it is ours), then opens it with
  * SQLite, sets the pragmas and creates the schema; fills k->db. 0, or -1
  * with `e` (the file, when created, is removed by the caller). */
-static int db_sink_create(struct capture_db_sink *k, bool replace, bool *created, struct err *e)
+static int db_sink_create(struct capture_db_sink *k, bool replace, bool precreated, bool *created,
+                          struct err *e)
 {
-	if (replace && db_remove_files(k->path, e) < 0)
-		return -1;
-	int fd = open(k->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			return err_fmt(e, "%s already exists", k->path);
-		return err_errno(e, errno, "cannot create %s", k->path);
+	if (precreated) {
+		*created = true;
+	} else if (replace) {
+		/* The new file takes the name in one rename, so that the old
+		 * database is not lost when the new one cannot be created. */
+		char *tmp = db_temp_create(k->path, e);
+		if (!tmp)
+			return -1;
+		if (rename(tmp, k->path) < 0) {
+			err_errno(e, errno, "cannot replace %s", k->path);
+			unlink(tmp);
+			free(tmp);
+			return -1;
+		}
+		free(tmp);
+		*created = true;
+	} else {
+		int fd = open(k->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				return err_fmt(e, "%s already exists", k->path);
+			return err_errno(e, errno, "cannot create %s", k->path);
+		}
+		close(fd);
+		*created = true;
 	}
-	close(fd);
-	*created = true;
 	/* Files of an earlier database of that name would be taken for this
 	 * one's: an old WAL would even be replayed into it. */
 	db_unlink_suffixed(k->path, "-wal");
@@ -996,12 +1114,25 @@ static int db_sink_create(struct capture_db_sink *k, bool replace, bool *created
 	if (sqlite3_open_v2(k->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return err_fmt(e, "cannot open %s: %s", k->path,
 		               k->db ? sqlite3_errmsg(k->db) : "out of memory");
-	/* WAL: readers see every committed batch while the writer goes on;
-	 * synchronous=NORMAL: a commit is durable against a crash of tstop
-	 * (the OS has it), fsync only at checkpoints. */
+	/* Other clients (the sqlite3 shell, a reader's checkpoint) may take the
+	 * write lock a moment: wait for them rather than fail. */
+	sqlite3_busy_timeout(k->db, DB_BUSY_MS);
+	/* WAL: readers see every committed batch while the writer goes on.
+	 * synchronous=OFF: a commit is in the OS's hands when it returns, so
+	 * it survives tstop being killed; only a crash of the OS itself may
+	 * lose the database, which `tstop db` rebuilds from the SBT. NORMAL
+	 * would fsync at every checkpoint: measured, that and checkpoints
+	 * every 1000 pages (the default) cost ~25% of the insert rate.
+	 * wal_autocheckpoint of DB_WAL_PAGES pages: checkpoints are rare, and
+	 * the WAL that close folds into the file stays small (a much larger
+	 * WAL slows every page lookup). journal_size_limit: the WAL file is
+	 * cut back to that after a checkpoint that a reader held up. */
 	static const char pragmas[] =
-	    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-	    "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA threads = 2";
+	    "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; "
+	    "PRAGMA wal_autocheckpoint = " DB_STR(
+	        DB_WAL_PAGES) "; "
+	                      "PRAGMA journal_size_limit = 67108864; "
+	                      "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA threads = 2";
 	char *msg = NULL;
 	if (sqlite3_exec(k->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
 		err_fmt(e, "cannot set up %s: %s", k->path, msg ? msg : sqlite3_errmsg(k->db));
@@ -1014,7 +1145,7 @@ static int db_sink_create(struct capture_db_sink *k, bool replace, bool *created
 	if (db_schema_create(k->db, &se) < 0 ||
 	    sqlite3_exec(k->db, "INSERT INTO strings(id, value) VALUES (0, '')", NULL, NULL, NULL) !=
 	        SQLITE_OK ||
-	    (k->indexes_first && db_schema_create_indexes(k->db, &se) < 0))
+	    (!k->indexes_at_close && db_schema_create_indexes(k->db, &se) < 0))
 		return err_fmt(e, "cannot create the schema in %s: %s", k->path,
 		               se.msg[0] ? se.msg : sqlite3_errmsg(k->db));
 	for (int i = 0; i < DB_ST_COUNT; i++)
@@ -1032,24 +1163,28 @@ static int db_sink_create(struct capture_db_sink *k, bool replace, bool *created
 	return 0;
 }
 
-/* Opens a database sink; see db.h. The caller owns the sink until close. */
-struct capture_sink *capture_db_sink_open(const char *path, bool replace, const struct db_sink_options *opts,
-                                          struct err *e)
+/* Opens a database sink at `path`, which exists and is empty and ours
+ * when `precreated`; see capture_db_sink_open. */
+static struct capture_sink *db_sink_open(const char *path, bool replace, bool precreated,
+                                         const struct db_sink_options *opts, struct err *e)
 {
 	struct capture_db_sink *k = xcalloc(1, sizeof(*k));
 	k->base.ops = &capture_db_sink_ops;
 	k->path = xstrdup(path);
 	k->batch_rows = opts && opts->batch_events ? opts->batch_events : DB_BATCH_DEFAULT;
-	k->indexes_first = opts && opts->indexes_first;
+	k->indexes_at_close = opts && opts->indexes_at_close;
+	k->queue_max = opts && opts->queue_bytes ? opts->queue_bytes : DB_QUEUE_DEFAULT;
+	k->wait_when_full = opts && opts->wait_when_full;
 	k->cur = xcalloc(1, sizeof(*k->cur));
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->cond, NULL);
+	pthread_cond_init(&k->room, NULL);
 	atomic_init(&k->failed_hint, false);
 	atomic_init(&k->events_committed, 0);
 	atomic_init(&k->transactions, 0);
 	bool created = false;
 	e->msg[0] = '\0';
-	int rc = db_sink_create(k, replace, &created, e);
+	int rc = db_sink_create(k, replace, precreated, &created, e);
 	if (rc == 0) {
 		int err = pthread_create(&k->thread, NULL, db_writer_main, k);
 		if (err)
@@ -1069,6 +1204,13 @@ struct capture_sink *capture_db_sink_open(const char *path, bool replace, const 
 		return NULL;
 	}
 	return &k->base;
+}
+
+/* Opens a database sink; see db.h. The caller owns the sink until close. */
+struct capture_sink *capture_db_sink_open(const char *path, bool replace, const struct db_sink_options *opts,
+                                          struct err *e)
+{
+	return db_sink_open(path, replace, false, opts, e);
 }
 
 /* The counters of a database sink; see db.h. */
@@ -1133,19 +1275,48 @@ static int db_feed_session(struct capture_sink *k, struct trace_session *s, db_p
 			return -1;
 	uint64_t total = trace_session_event_count(s), done = 0;
 	if (progress)
-		progress(arg, 0, total);
+		if (!progress(arg, 0, total))
+			return err_fmt(e, "interrupted");
 	for (uint32_t id = 1; id < trace_session_track_count(s); id++) {
 		size_t n;
 		const struct trace_event *ev = trace_session_track_events(s, id, &n);
 		for (size_t i = 0; i < n; i++) {
 			if (ops->event(k, &ev[i], e) < 0)
 				return -1;
-			if (++done % DB_PROGRESS_STEP == 0 && progress)
-				progress(arg, done, total);
+			if (++done % DB_PROGRESS_STEP == 0 && progress && !progress(arg, done, total))
+				return err_fmt(e, "interrupted");
 		}
 	}
-	if (progress)
-		progress(arg, done, total);
+	if (progress && !progress(arg, done, total))
+		return err_fmt(e, "interrupted");
+	return 0;
+}
+
+/* Gives finished database `tmp` the name `path`: over what is there when
+ * `replace` (with the old database's -wal and -shm, which would otherwise
+ * be taken for the new one's), else only where nothing is. 0, or -1 with
+ * `e`. */
+static int db_move_into_place(const char *tmp, const char *path, bool replace, struct err *e)
+{
+	if (replace) {
+		db_unlink_suffixed(path, "-wal");
+		db_unlink_suffixed(path, "-shm");
+		db_unlink_suffixed(path, "-journal");
+		if (rename(tmp, path) < 0)
+			return err_errno(e, errno, "cannot replace %s", path);
+		return 0;
+	}
+	/* link() fails where the name was taken meanwhile; a file system
+	 * without hard links gets a rename after a last look. */
+	if (link(tmp, path) == 0)
+		return unlink(tmp), 0;
+	if (errno == EEXIST)
+		return err_fmt(e, "%s already exists", path);
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		return err_fmt(e, "%s already exists", path);
+	if (rename(tmp, path) < 0)
+		return err_errno(e, errno, "cannot create %s", path);
 	return 0;
 }
 
@@ -1153,16 +1324,35 @@ static int db_feed_session(struct capture_sink *k, struct trace_session *s, db_p
 int db_write_session(struct trace_session *s, const char *path, bool replace, db_progress_fn progress,
                      void *progress_arg, struct err *e)
 {
-	struct capture_sink *k = capture_db_sink_open(path, replace, NULL, e);
-	if (!k)
+	struct stat st;
+	if (!replace && lstat(path, &st) == 0)
+		return err_fmt(e, "%s already exists", path);
+	char *tmp = db_temp_create(path, e);
+	if (!tmp)
 		return -1;
+	const struct db_sink_options opts = {.wait_when_full = true};
+	struct capture_sink *k = db_sink_open(tmp, false, true, &opts, e);
+	if (!k) {
+		free(tmp);
+		return -1; /* the sink removed its file */
+	}
 	int rc = db_feed_session(k, s, progress, progress_arg, e);
 	struct err ce;
 	if (capture_sink_close(k, &ce) < 0 && rc == 0)
 		rc = err_fmt(e, "%s", ce.msg);
-	if (rc < 0) {
-		struct err ignored;
-		db_remove_files(path, &ignored);
+	/* A last look for an interruption that came while the sink finished. */
+	if (rc == 0 && progress) {
+		uint64_t n = trace_session_event_count(s);
+		if (!progress(progress_arg, n, n))
+			rc = err_fmt(e, "interrupted");
 	}
+	if (rc == 0)
+		rc = db_move_into_place(tmp, path, replace, e);
+	struct err ignored;
+	if (rc < 0)
+		db_remove_files(tmp, &ignored);
+	else
+		db_unlink_suffixed(tmp, "-wal"), db_unlink_suffixed(tmp, "-shm");
+	free(tmp);
 	return rc;
 }

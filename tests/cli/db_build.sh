@@ -4,7 +4,10 @@
 # indexes and without a WAL left behind; the default output name, -o, -q;
 # never overwrites a file without -f, nor the file it reads; bad input (no
 # file, not an SBT file, a cut-off SBT file) gives a clear message, exit 1
-# and no partial database; usage errors exit 2.
+# and no partial database; usage errors exit 2; the completion marker, and
+# the warning of `tstop info` and `tstop sql` on a database without it;
+# SIGTERM during a replace keeps the old database and leaves no temporary
+# file.
 # Usage: bash db_build.sh TSTOP TSTOP_SYNTH SOURCE_DIR
 set -uo pipefail
 TSTOP=$1
@@ -56,8 +59,8 @@ got=$(sqlite3 s.db 'SELECT count(*) FROM target_processes')
 [ "$got" = 2 ] || fail "$got processes"
 got=$(sqlite3 s.db "SELECT value FROM meta WHERE key = 'synthetic'")
 [ "$got" = 1 ] || fail "the synthetic marker is lost: '$got'"
-got=$(sqlite3 s.db "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'kernels_name'")
-[ "$got" = 1 ] || fail "no kernels_name index"
+got=$(sqlite3 s.db "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'api_calls_correlation'")
+[ "$got" = 1 ] || fail "no api_calls_correlation index"
 got=$(sqlite3 s.db 'PRAGMA application_id')
 [ "$got" = $((0x54535450)) ] || fail "application_id $got"
 # A kernel summary through the names works and covers every kernel.
@@ -86,6 +89,46 @@ grep -q 'is the session file read' err.txt || fail "unexpected message: $(cat er
 cp s2.sbt plain
 "$TSTOP" db plain 2>err.txt || fail "a name without .sbt: $(cat err.txt)"
 [ -f plain.db ] || fail "no plain.db"
+
+# --- the completion marker ------------------------------------------------------------------
+got=$(sqlite3 s.db "SELECT value FROM meta WHERE key = 'db_complete'")
+[ "$got" = 1 ] || fail "no completion marker in s.db: '$got'"
+"$TSTOP" info s.db >/dev/null 2>err.txt || fail "info s.db: $(cat err.txt)"
+[ ! -s err.txt ] || fail "info warned about a finished database: $(cat err.txt)"
+"$TSTOP" sql s.db 'SELECT 1' >/dev/null 2>err.txt || fail "sql s.db: $(cat err.txt)"
+grep -q 'not finished' err.txt && fail "sql warned about a finished database: $(cat err.txt)"
+# A database cut short (no marker) reads with a warning that says how to rebuild it.
+cp s.db cut.db
+sqlite3 cut.db "DELETE FROM meta WHERE key = 'db_complete'" || fail "sqlite3 on cut.db"
+"$TSTOP" info cut.db >/dev/null 2>err.txt || fail "info cut.db: $(cat err.txt)"
+grep -q 'warning: cut.db is not finished: still being written, or its capture was interrupted' err.txt ||
+	fail "info: no warning about cut.db: $(cat err.txt)"
+grep -q 'tstop db -f cut.sbt' err.txt || fail "info: no rebuild hint: $(cat err.txt)"
+"$TSTOP" sql cut.db 'SELECT count(*) FROM kernels' >out.txt 2>err.txt || fail "sql cut.db: $(cat err.txt)"
+grep -q 'cut.db is not finished' err.txt || fail "sql: no warning about cut.db: $(cat err.txt)"
+[ "$(cat out.txt)" != "" ] || fail "sql cut.db printed nothing"
+
+# --- SIGTERM during a replace (-f): the old database stays, no temporary file is left ---------
+"$SYNTH" -q -o big.sbt -n 1000000 || fail "tstop-synth big"
+cp s.db old.db
+"$TSTOP" db -q -f -o old.db big.sbt 2>err.txt &
+dbpid=$!
+for _ in $(seq 300); do # until the temporary database exists (no time is asserted)
+	compgen -G 'old.db.tmp-*' >/dev/null && break
+	sleep 0.05
+done
+kill -TERM "$dbpid"
+wait "$dbpid"
+rc=$?
+if [ "$rc" = 0 ]; then
+	echo "note: tstop db finished before SIGTERM; only the clean-up was checked"
+else
+	[ "$rc" = 143 ] || fail "tstop db after SIGTERM: exit $rc: $(cat err.txt)"
+	grep -q 'interrupted; old.db was not replaced' err.txt || fail "no interruption message: $(cat err.txt)"
+	cmp -s s.db old.db || fail "old.db was changed by the interrupted replace"
+fi
+compgen -G 'old.db.tmp-*' >/dev/null && fail "temporary files left: $(ls old.db.tmp-*)"
+[ "$(sqlite3 old.db 'PRAGMA integrity_check')" = ok ] || fail "old.db fails integrity_check"
 
 # --- bad input --------------------------------------------------------------------------------
 "$TSTOP" db missing.sbt 2>err.txt

@@ -457,6 +457,25 @@ static void test_everything(void **state)
 	assert_true(rep.file_bytes > 0);
 	assert_int_equal(rep.wal_bytes, 0);
 	assert_false(rep.immutable);
+	assert_true(rep.incomplete); /* made by hand: no completion marker */
+	trace_session_delete(s);
+
+	/* The writer's marker makes it complete, and is no metadata pair; any
+	 * other value is no marker. */
+	db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec(db, "INSERT INTO meta VALUES ('" DB_META_COMPLETE "', '0')");
+	sqlite3_close(db);
+	s = load_ok(path, &rep);
+	assert_true(rep.incomplete);
+	assert_null(trace_session_meta(s, DB_META_COMPLETE));
+	trace_session_delete(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec(db, "UPDATE meta SET value = '1' WHERE key = '" DB_META_COMPLETE "'");
+	sqlite3_close(db);
+	s = load_ok(path, &rep);
+	assert_false(rep.incomplete);
+	check_everything(s); /* three pairs: the marker is not one */
 	trace_session_delete(s);
 
 	/* The report is optional. */
@@ -972,8 +991,10 @@ static void test_killed_writer(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	assert_int_equal(access(wal, F_OK), 0); /* the WAL was left behind */
 	load_in_unprivileged_child(path, 1200, false);
-	struct trace_session *s = load_ok(path, NULL);
+	struct db_read_report rep;
+	struct trace_session *s = load_ok(path, &rep);
 	assert_int_equal(trace_session_event_count(s), 1200);
+	assert_true(rep.incomplete); /* killed: never marked complete */
 	trace_session_delete(s);
 }
 

@@ -12,7 +12,11 @@
  * writer runs; and failures: an existing file without `replace`, a path
  * that cannot be created, an error inside the writer thread reported by
  * the next op and by close, and a disk that fills up (RLIMIT_FSIZE) making
- * db_write_session fail and remove its partial file.
+ * db_write_session fail and remove its partial file; another client
+ * holding the write lock for 300 ms (the writer waits); the queue's budget
+ * (a live sink fails with "fell behind", a waiting one completes); the
+ * completion marker; and an interrupted or failed replace keeping the old
+ * database and leaving no temporary file.
  */
 #include <errno.h>
 #include <math.h>
@@ -259,6 +263,24 @@ static void check_table(sqlite3 *db, const char *table, const struct kind_sums *
 }
 
 /* Checks the whole database at `path` against session `s`. */
+/* Whether the query plan of `sql` on `db` has a step whose detail holds
+ * `what`. */
+static bool plan_uses(sqlite3 *db, const char *sql, const char *what)
+{
+	char *q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	bool found = false;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(st, 3);
+		if (detail && strstr(detail, what))
+			found = true;
+	}
+	sqlite3_finalize(st);
+	sqlite3_free(q);
+	return found;
+}
+
 static void check_db(const char *path, const struct trace_session *s, const struct synth_counts *c)
 {
 	sqlite3 *db = db_open_ro(path);
@@ -267,12 +289,19 @@ static void check_db(const char *path, const struct trace_session *s, const stru
 	assert_int_equal(q_int(db, "PRAGMA application_id"), DB_APPLICATION_ID);
 	assert_int_equal(q_int(db, "PRAGMA user_version"), DB_SCHEMA_VERSION);
 	assert_string_equal(q_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
-	/* Indexes exist (created at close). */
-	assert_true(
-	    q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'kernels_start'") ==
+	/* Indexes exist (created with the tables, kept up to date by the
+	 * inserts): by time, and by correlation on api_calls. */
+	assert_int_equal(
+	    q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'kernels_start'"),
 	    1);
-	assert_true(
-	    q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL") >= 12);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+	                           "name = 'api_calls_correlation'"),
+	                 1);
+	assert_int_equal(
+	    q_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"), 7);
+	/* The kernel -> API call join looks the call up by its index. */
+	assert_true(plan_uses(db, "SELECT 1 FROM kernels k JOIN api_calls a ON a.correlation = k.correlation",
+	                      "INDEX api_calls_correlation"));
 
 	/* Definitions: one row per id, string 0 included. */
 	assert_int_equal(q_int(db, "SELECT count(*) FROM strings"), trace_session_string_count(s));
@@ -299,7 +328,10 @@ static void check_db(const char *path, const struct trace_session *s, const stru
 	assert_int_equal(q_int(db, "SELECT count(*) FROM memory_ops"), trace_session_memop_count(s) - 1);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM target_processes"), trace_session_process_count(s));
 	assert_int_equal(q_int(db, "SELECT count(*) FROM devices"), trace_session_device_count(s));
-	assert_int_equal(q_int(db, "SELECT count(*) FROM meta"), trace_session_meta_count(s));
+	/* The session's pairs and the writer's completion marker. */
+	assert_int_equal(q_int(db, "SELECT count(*) FROM meta WHERE key != '" DB_META_COMPLETE "'"),
+	                 trace_session_meta_count(s));
+	assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = '" DB_META_COMPLETE "'"), 1);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM losses"), trace_session_loss_count(s));
 	assert_int_equal(q_int(db, "SELECT sum(count) FROM losses"), c->lost);
 
@@ -432,11 +464,12 @@ static void test_sink_synth(void **state)
 
 /* Progress calls seen by test_write_session. */
 struct progress_seen {
+	unsigned stop_after; /* return false at this call; 0 = never */
 	uint64_t calls, last_done, total;
 	bool backwards;
 };
 
-static void progress_cb(void *arg, uint64_t done, uint64_t total)
+static bool progress_cb(void *arg, uint64_t done, uint64_t total)
 {
 	struct progress_seen *p = arg;
 	if (done < p->last_done)
@@ -444,6 +477,7 @@ static void progress_cb(void *arg, uint64_t done, uint64_t total)
 	p->calls++;
 	p->last_done = done;
 	p->total = total;
+	return !p->stop_after || p->calls < p->stop_after;
 }
 
 static void test_write_session(void **state)
@@ -740,6 +774,172 @@ static void test_disk_full(void **state)
 	trace_session_delete(s);
 }
 
+/* Whether directory test_dir holds a file whose name contains `part`. */
+static bool dir_has(const char *part)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "ls -a '%s' | grep -qF -- '%s'", test_dir, part);
+	return system(cmd) == 0;
+}
+
+/* Waits (without asserting a time) until sink `k` has committed all it was
+ * given. */
+static void wait_committed(struct capture_sink *k)
+{
+	struct db_sink_stats st;
+	for (int i = 0; i < 20000; i++) {
+		capture_db_sink_stats(k, &st);
+		if (st.events_committed == st.events_queued)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the writer did not catch up");
+}
+
+/* Another client holds the write lock (BEGIN IMMEDIATE) for 300 ms while
+ * batches are committed: the writer waits for it, and the database is
+ * complete. */
+static void test_busy_other_writer(void **state)
+{
+	struct synth_counts c;
+	struct trace_session *s = synth(20000, 1, &c);
+	struct err e = {{0}};
+	const char *path = tpath("busy.db");
+	const struct db_sink_options opts = {.batch_events = 1000};
+	struct capture_sink *k = capture_db_sink_open(path, false, &opts, &e);
+	assert_non_null(k);
+	sqlite3 *other = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	feed(k, s, 2000); /* every batch meets the lock */
+	assert_int_equal(k->ops->flush(k, &e), 0);
+	usleep(300000);
+	struct db_sink_stats st;
+	capture_db_sink_stats(k, &st);
+	assert_int_equal(st.events_committed, 0); /* the lock held them back */
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	/* A checkpoint by the other client, as a reader may run one. */
+	wait_committed(k);
+	sqlite3_wal_checkpoint_v2(other, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_close(other);
+	if (capture_sink_close(k, &e) < 0)
+		fail_msg("close: %s", e.msg);
+	check_db(path, s, &c);
+	trace_session_delete(s);
+}
+
+/* A live sink (wait_when_full false) whose writer is held up fails with
+ * "fell behind the capture" instead of making the feeder wait; a waiting
+ * one (wait_when_full) with the same tiny budget completes. */
+static void test_queue_budget(void **state)
+{
+	struct synth_counts c;
+	struct trace_session *s = synth(20000, 1, &c);
+	struct err e = {{0}};
+	const char *path = tpath("behind.db");
+	struct db_sink_options opts = {.batch_events = 500, .queue_bytes = 1};
+	struct capture_sink *k = capture_db_sink_open(path, false, &opts, &e);
+	assert_non_null(k);
+	sqlite3 *other = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	/* The first batch is taken (a batch always goes to an empty queue);
+	 * the writer waits on the lock; the next one finds the budget spent. */
+	const struct capture_sink_ops *ops = k->ops;
+	int rc = 0;
+	for (uint32_t id = 1; id < 10000 && rc == 0; id++) {
+		char str[32];
+		int n = snprintf(str, sizeof(str), "s%u", id);
+		rc = ops->string(k, id, str, (size_t)n, &e);
+	}
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(e.msg, "fell behind the capture"));
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(capture_sink_close(k, &e), -1);
+	assert_non_null(strstr(e.msg, "fell behind"));
+	struct db_read_report rep;
+	struct trace_session *r = db_read_session(path, &rep, &e);
+	assert_non_null(r);
+	assert_true(rep.incomplete); /* no marker: it failed */
+	trace_session_delete(r);
+
+	path = tpath("waits.db");
+	opts.wait_when_full = true;
+	k = capture_db_sink_open(path, false, &opts, &e);
+	assert_non_null(k);
+	feed(k, s, 700);
+	if (capture_sink_close(k, &e) < 0)
+		fail_msg("close: %s", e.msg);
+	check_db(path, s, &c);
+	trace_session_delete(s);
+}
+
+/* The completion marker: a database being written reads as incomplete,
+ * a closed one as complete, and the marker is no metadata pair. */
+static void test_complete_marker(void **state)
+{
+	struct synth_counts c;
+	struct trace_session *s = synth(5000, 1, &c);
+	struct err e = {{0}};
+	const char *path = tpath("marker.db");
+	struct capture_sink *k = capture_db_sink_open(path, false, NULL, &e);
+	assert_non_null(k);
+	feed(k, s, SIZE_MAX);
+	assert_int_equal(k->ops->meta(k, DB_META_COMPLETE, "1", &e), 0); /* not taken from a session */
+	assert_int_equal(k->ops->flush(k, &e), 0);
+	wait_committed(k);
+	struct db_read_report rep;
+	struct trace_session *r = db_read_session(path, &rep, &e);
+	assert_non_null(r);
+	assert_true(rep.incomplete);
+	assert_int_equal(trace_session_event_count(r), c.events);
+	trace_session_delete(r);
+	assert_int_equal(capture_sink_close(k, &e), 0);
+	r = db_read_session(path, &rep, &e);
+	assert_non_null(r);
+	assert_false(rep.incomplete);
+	assert_null(trace_session_meta(r, DB_META_COMPLETE));
+	assert_int_equal(trace_session_meta_count(r), trace_session_meta_count(s));
+	trace_session_delete(r);
+	trace_session_delete(s);
+}
+
+/* An interrupted db_write_session (its progress function says stop), and
+ * a failed one with `replace`, leave the existing database whole and no
+ * temporary file behind; a successful one leaves none either. */
+static void test_interrupted_keeps_old(void **state)
+{
+	struct synth_counts c;
+	struct trace_session *s = synth(200000, 1, &c);
+	struct err e = {{0}};
+	const char *path = tpath("keep.db");
+	assert_int_equal(db_write_session(s, path, false, NULL, NULL, &e), 0);
+	assert_false(dir_has(".tmp-"));
+	struct progress_seen p = {.stop_after = 2};
+	struct synth_counts oc;
+	struct trace_session *other = synth(1000, 1, &oc);
+	assert_int_equal(db_write_session(other, path, true, progress_cb, &p, &e), -1);
+	assert_non_null(strstr(e.msg, "interrupted"));
+	check_db(path, s, &c); /* the old one, untouched */
+	assert_false(dir_has(".tmp-"));
+	/* Stopped at the very end, after the sink finished: still not replaced. */
+	p = (struct progress_seen){.stop_after = 0};
+	assert_int_equal(db_write_session(other, tpath("count.db"), false, progress_cb, &p, &e), 0);
+	unsigned all = p.calls;
+	p = (struct progress_seen){.stop_after = all};
+	assert_int_equal(db_write_session(other, path, true, progress_cb, &p, &e), -1);
+	check_db(path, s, &c);
+	assert_false(dir_has(".tmp-"));
+	/* A new name: nothing is left there either. */
+	p = (struct progress_seen){.stop_after = 1};
+	assert_int_equal(db_write_session(s, tpath("new.db"), false, progress_cb, &p, &e), -1);
+	assert_false(file_exists(tpath("new.db")));
+	assert_false(dir_has(".tmp-"));
+	trace_session_delete(other);
+	trace_session_delete(s);
+}
+
 /* --- main -------------------------------------------------------------------------- */
 
 static int setup_dir(void **state)
@@ -761,11 +961,20 @@ static int remove_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sink_synth),     cmocka_unit_test(test_write_session),
-	    cmocka_unit_test(test_empty_session),  cmocka_unit_test(test_latest_wins),
-	    cmocka_unit_test(test_values),         cmocka_unit_test(test_reader_during_write),
-	    cmocka_unit_test(test_exists_refused), cmocka_unit_test(test_unwritable),
-	    cmocka_unit_test(test_thread_error),   cmocka_unit_test(test_disk_full),
+	    cmocka_unit_test(test_sink_synth),
+	    cmocka_unit_test(test_write_session),
+	    cmocka_unit_test(test_empty_session),
+	    cmocka_unit_test(test_latest_wins),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_reader_during_write),
+	    cmocka_unit_test(test_exists_refused),
+	    cmocka_unit_test(test_unwritable),
+	    cmocka_unit_test(test_thread_error),
+	    cmocka_unit_test(test_disk_full),
+	    cmocka_unit_test(test_busy_other_writer),
+	    cmocka_unit_test(test_queue_budget),
+	    cmocka_unit_test(test_complete_marker),
+	    cmocka_unit_test(test_interrupted_keeps_old),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }
