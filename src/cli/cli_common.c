@@ -4,6 +4,7 @@
  */
 #include "cli/cli_common.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "report/format.h"
+#include "store/db.h"
 #include "trace/meta.h"
 #include "util/xalloc.h"
 
@@ -231,4 +233,112 @@ bool cli_session_is_synthetic(const struct trace_session *s)
 {
 	const char *v = trace_session_meta(s, TRACE_META_SYNTHETIC);
 	return v && strcmp(v, "0") != 0;
+}
+
+/* Whether `st` is the file at `path` (same device and inode). */
+static bool cli_same_file(const struct stat *st, const char *path)
+{
+	struct stat o;
+	return stat(path, &o) == 0 && st->st_dev == o.st_dev && st->st_ino == o.st_ino;
+}
+
+/* The kind of session file the regular file at `path` holds, by its first
+ * bytes: "an SBT session file", "a SQLite database", or NULL. */
+static const char *cli_session_file_kind(const char *path)
+{
+	unsigned char head[16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n > 0 && sbt_is_sbt(head, (size_t)n))
+		return "an SBT session file";
+	if (n > 0 && db_file_is_sqlite(head, (size_t)n))
+		return "a SQLite database";
+	return NULL;
+}
+
+/* Prepares an -o output; see cli_common.h. */
+int cli_output_open(const char *cmd, struct cli_output *o, const char *path, const char *input,
+                    const char *reading, const char *const *also, const char *what)
+{
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	struct stat out, link;
+	mode_t mode;
+	if (stat(path, &out) == 0) {
+		bool same = cli_same_file(&out, input);
+		for (size_t i = 0; also && also[i] && !same; i++)
+			same = cli_same_file(&out, also[i]);
+		if (same)
+			return cli_error(cmd, "%s is the %s being read; not overwriting it", path, reading);
+		if (S_ISDIR(out.st_mode))
+			return cli_error(cmd, "cannot create %s: it is a directory", path);
+		if (!S_ISREG(out.st_mode)) {
+			o->f = fopen(path, "w");
+			if (!o->f)
+				return cli_error(cmd, "cannot open %s: %s", path, strerror(errno));
+			return CLI_EXIT_OK;
+		}
+		const char *kind = cli_session_file_kind(path);
+		if (kind)
+			return cli_error(cmd, "%s is %s; not overwriting it with %s", path, kind, what);
+		o->final = realpath(path, NULL); /* rename onto the file a link leads to */
+		if (!o->final)
+			return cli_error(cmd, "cannot resolve %s: %s", path, strerror(errno));
+		mode = out.st_mode & 07777;
+	} else {
+		if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode))
+			return cli_error(cmd, "cannot create %s: it is a symbolic link to nothing", path);
+		o->final = xstrdup(path);
+		mode_t mask = umask(0);
+		umask(mask);
+		mode = 0666 & ~mask;
+	}
+	/* "DIR/.NAME.XXXXXX" next to the final file. */
+	const char *slash = strrchr(o->final, '/');
+	size_t dirlen = slash ? (size_t)(slash - o->final) + 1 : 0;
+	const char *base = o->final + dirlen;
+	size_t cap = dirlen + strlen(base) + 16;
+	o->tmp = xmalloc(cap);
+	snprintf(o->tmp, cap, "%.*s.%s.XXXXXX", (int)dirlen, o->final, base);
+	int fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int rc = cli_error(cmd, "cannot create %s: %s", path, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return rc;
+	}
+	if (fchmod(fd, mode) || !(o->f = fdopen(fd, "w"))) {
+		int rc = cli_error(cmd, "cannot create %s: %s", path, strerror(errno));
+		close(fd);
+		return rc; /* cli_output_close removes the file */
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Ends an -o output; see cli_common.h. */
+int cli_output_close(struct cli_output *o, bool ok, struct err *e)
+{
+	int rc = 0;
+	if (o->f && fclose(o->f) && ok) {
+		err_errno(e, errno, "cannot write %s", o->path);
+		ok = false;
+		rc = -1;
+	}
+	o->f = NULL;
+	if (o->tmp) {
+		if (ok && rename(o->tmp, o->final)) {
+			err_errno(e, errno, "cannot write %s", o->path);
+			ok = false;
+			rc = -1;
+		}
+		if (!ok)
+			unlink(o->tmp);
+	}
+	free(o->tmp);
+	free(o->final);
+	o->tmp = o->final = NULL;
+	return rc;
 }

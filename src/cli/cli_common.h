@@ -13,10 +13,12 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "store/db.h"
 #include "store/sbt.h"
 #include "trace/session.h"
+#include "util/err.h"
 
 /* Exit statuses of every command. */
 enum cli_exit {
@@ -72,6 +74,33 @@ struct trace_session *cli_open_session_file(const char *cmd, const char *path, s
 /* cli_open_session_file for commands that want only the SBT reader's report
  * (all zero when `path` was a database): `rep` may be NULL. */
 struct trace_session *cli_open_session(const char *cmd, const char *path, struct sbt_read_report *rep);
+
+/* An output file given with -o (stats, sql): a regular file is written as a
+ * temporary file in its directory and renamed onto it only when everything
+ * was written, so that a failed run leaves the old file (or none) in place;
+ * a device or a FIFO is written directly. */
+struct cli_output {
+	const char *path; /* as given, for messages */
+	char *final;      /* what the temporary file is renamed onto; owned */
+	char *tmp;        /* the temporary file, NULL when written directly; owned */
+	FILE *f;
+};
+
+/* Prepares -o `path` for command `cmd` reading `input` (named `reading` in
+ * messages: "session file"): refuses `input`
+ * itself and the paths in `also` (NULL-terminated, may be NULL), by device
+ * and inode whatever path leads there, an existing SBT file or SQLite
+ * database, a directory and a symbolic link to nothing; otherwise creates
+ * the temporary file (or opens a device or FIFO). `what` names the output in
+ * messages ("a report"). Returns 0, or the exit status after printing an
+ * error; either way the caller ends with cli_output_close. */
+int cli_output_open(const char *cmd, struct cli_output *o, const char *path, const char *input,
+                    const char *reading, const char *const *also, const char *what);
+
+/* Ends the output: when `ok`, closes it and renames the temporary file into
+ * place; otherwise (or when that fails) removes the temporary file. Frees
+ * what `o` owns. Returns 0, or -1 with `e` filled. */
+int cli_output_close(struct cli_output *o, bool ok, struct err *e);
 
 /* Whether the session says it was generated, not captured. */
 bool cli_session_is_synthetic(const struct trace_session *s);

@@ -286,123 +286,6 @@ static sqlite3 *sql_open(const char *path, bool sbt_ok, char **opened)
 
 /* --- output file ---------------------------------------------------------------- */
 
-/* Where results go with -o: a regular file is written as a temporary file in
- * its directory and renamed onto it only when everything was written, so
- * that a failed query leaves the old file (or none); a device or a FIFO is
- * written directly. */
-struct sql_output {
-	const char *path; /* as given, for messages */
-	char *final;      /* what the temporary file is renamed onto; owned */
-	char *tmp;        /* the temporary file, NULL when written directly; owned */
-	FILE *f;
-};
-
-/* Whether the files at `a` and `b` are one file (same device and inode). */
-static bool sql_same_file(const struct stat *a, const char *b)
-{
-	struct stat sb;
-	return stat(b, &sb) == 0 && a->st_dev == sb.st_dev && a->st_ino == sb.st_ino;
-}
-
-/* Prepares -o `path` for the results of queries on database `input`:
- * refuses the database itself and its -wal and -shm files (by any path), any
- * other SQLite database or SBT file, a directory and a symbolic link to
- * nothing; otherwise creates the temporary file (or opens a device or FIFO).
- * Returns 0, or the exit status after printing an error; either way the
- * caller ends with sql_output_close. */
-static int sql_output_open(struct sql_output *o, const char *path, const char *input)
-{
-	memset(o, 0, sizeof(*o));
-	o->path = path;
-	struct stat out, link;
-	mode_t mode;
-	if (stat(path, &out) == 0) {
-		size_t len = strlen(input);
-		char *side = xmalloc(len + 5);
-		memcpy(side, input, len + 1);
-		bool same = sql_same_file(&out, input);
-		memcpy(side + len, "-wal", 5);
-		same = same || sql_same_file(&out, side);
-		memcpy(side + len, "-shm", 5);
-		same = same || sql_same_file(&out, side);
-		free(side);
-		if (same)
-			return cli_error("sql", "%s is the database being read; not overwriting it", path);
-		if (S_ISDIR(out.st_mode))
-			return cli_error("sql", "cannot create %s: it is a directory", path);
-		if (!S_ISREG(out.st_mode)) {
-			o->f = fopen(path, "w");
-			if (!o->f)
-				return cli_error("sql", "cannot open %s: %s", path, strerror(errno));
-			return CLI_EXIT_OK;
-		}
-		unsigned char head[16];
-		ssize_t n = sql_read_head(path, head, sizeof(head));
-		if (n > 0 && sbt_is_sbt(head, (size_t)n))
-			return cli_error(
-			    "sql", "%s is an SBT session file; not overwriting it with query output", path);
-		if (n > 0 && db_file_is_sqlite(head, (size_t)n))
-			return cli_error(
-			    "sql", "%s is a SQLite database; not overwriting it with query output", path);
-		o->final = realpath(path, NULL); /* rename onto the file a link leads to */
-		if (!o->final)
-			return cli_error("sql", "cannot resolve %s: %s", path, strerror(errno));
-		mode = out.st_mode & 07777;
-	} else {
-		if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode))
-			return cli_error("sql", "cannot create %s: it is a symbolic link to nothing", path);
-		o->final = xstrdup(path);
-		mode_t mask = umask(0);
-		umask(mask);
-		mode = 0666 & ~mask;
-	}
-	/* "DIR/.NAME.XXXXXX" next to the final file. */
-	const char *slash = strrchr(o->final, '/');
-	size_t dirlen = slash ? (size_t)(slash - o->final) + 1 : 0;
-	const char *base = o->final + dirlen;
-	size_t cap = dirlen + strlen(base) + 16;
-	o->tmp = xmalloc(cap);
-	snprintf(o->tmp, cap, "%.*s.%s.XXXXXX", (int)dirlen, o->final, base);
-	int fd = mkostemp(o->tmp, O_CLOEXEC);
-	if (fd < 0) {
-		int rc = cli_error("sql", "cannot create %s: %s", path, strerror(errno));
-		free(o->tmp);
-		o->tmp = NULL;
-		return rc;
-	}
-	if (fchmod(fd, mode) || !(o->f = fdopen(fd, "w"))) {
-		int rc = cli_error("sql", "cannot create %s: %s", path, strerror(errno));
-		close(fd);
-		return rc; /* sql_output_close removes the file */
-	}
-	return CLI_EXIT_OK;
-}
-
-/* Ends the output: when `ok`, closes it and renames the temporary file into
- * place; otherwise (or when that fails) removes the temporary file. Frees
- * what `o` owns. Returns 0, or the exit status after printing an error. */
-static int sql_output_close(struct sql_output *o, bool ok)
-{
-	int rc = CLI_EXIT_OK;
-	if (o->f && fclose(o->f) && ok) {
-		rc = cli_error("sql", "cannot write %s: %s", o->path, strerror(errno));
-		ok = false;
-	}
-	o->f = NULL;
-	if (o->tmp) {
-		if (ok && rename(o->tmp, o->final)) {
-			rc = cli_error("sql", "cannot write %s: %s", o->path, strerror(errno));
-			ok = false;
-		}
-		if (!ok)
-			unlink(o->tmp);
-	}
-	free(o->tmp);
-	free(o->final);
-	o->tmp = o->final = NULL;
-	return rc;
-}
-
 /* --- rows of a statement ---------------------------------------------------------- */
 
 /* One buffered cell: a number, or text at bytes[off .. off+len-1]. */
@@ -1042,26 +925,34 @@ int cmd_sql(int argc, char **argv)
 		query = input;
 	}
 
-	struct sql_output o = {0};
+	struct cli_output o = {0};
+	struct err e = {{0}};
 	FILE *out = stdout;
 	if (out_path) {
-		if ((rc = sql_output_open(&o, out_path, opened))) {
-			sql_output_close(&o, false);
+		/* The database, and its -wal and -shm files, by any path. */
+		size_t len = strlen(opened);
+		char *wal = xmalloc(len + 5), *shm = xmalloc(len + 5);
+		snprintf(wal, len + 5, "%s-wal", opened);
+		snprintf(shm, len + 5, "%s-shm", opened);
+		const char *const sides[] = {wal, shm, NULL};
+		rc = cli_output_open("sql", &o, out_path, opened, "database", sides, "query output");
+		free(wal);
+		free(shm);
+		if (rc) {
+			cli_output_close(&o, false, NULL);
 			goto done;
 		}
 		out = o.f;
 	}
 	struct report_writer w;
-	struct err e = {{0}};
 	report_writer_init_results(&w, out, format, out_path ? 0 : sql_terminal_width(),
 	                           sql_locale_utf8() ? "\xe2\x80\xa6" : "...");
 	rc = schema ? sql_schema_write(db, &w) : sql_run(db, query, &w);
 	if (report_writer_finish(&w, &e) && rc == CLI_EXIT_OK)
 		rc = cli_error("sql", "%s", e.msg);
 	if (out_path) {
-		int close_rc = sql_output_close(&o, rc == CLI_EXIT_OK);
-		if (rc == CLI_EXIT_OK)
-			rc = close_rc;
+		if (cli_output_close(&o, rc == CLI_EXIT_OK, &e) && rc == CLI_EXIT_OK)
+			rc = cli_error("sql", "%s", e.msg);
 	}
 done:
 	free(input);

@@ -77,118 +77,6 @@ static int stats_add_reports(const char *list, int *ids, size_t *n)
 	return rc;
 }
 
-/* Where the reports go with -o: a regular file is written as a temporary
- * file in the same directory and renamed onto it only when everything was
- * written, so that a failed run leaves the old file (or none) in place;
- * a device or a FIFO is written directly. */
-struct stats_output {
-	const char *path; /* as given, for messages */
-	char *final;      /* what the temporary file is renamed onto; owned */
-	char *tmp;        /* the temporary file, NULL when written directly; owned */
-	FILE *f;
-};
-
-/* Whether the regular file at `path` starts with SBT's magic. */
-static bool stats_is_sbt_file(const char *path)
-{
-	unsigned char head[8];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, head, sizeof(head));
-	close(fd);
-	return n == (ssize_t)sizeof(head) && sbt_is_sbt(head, sizeof(head));
-}
-
-/* Prepares -o `path` for the reports of session file `input`. Refuses the
- * input itself (same device and inode, whatever the path or link that
- * leads there), an existing SBT file, a directory and a symbolic link to
- * nothing; otherwise creates the temporary file (or opens a device or
- * FIFO). Returns 0, or the exit status after printing an error; either
- * way the caller ends with stats_output_close. */
-static int stats_output_open(struct stats_output *o, const char *path, const char *input)
-{
-	memset(o, 0, sizeof(*o));
-	o->path = path;
-	struct stat in, out, link;
-	bool have_in = stat(input, &in) == 0;
-	mode_t mode;
-	if (stat(path, &out) == 0) {
-		if (have_in && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
-			return cli_error("stats", "%s is the session file being read; not overwriting it",
-			                 path);
-		if (S_ISDIR(out.st_mode))
-			return cli_error("stats", "cannot create %s: it is a directory", path);
-		if (!S_ISREG(out.st_mode)) {
-			o->f = fopen(path, "w");
-			if (!o->f)
-				return cli_error("stats", "cannot open %s: %s", path, strerror(errno));
-			return CLI_EXIT_OK;
-		}
-		if (stats_is_sbt_file(path))
-			return cli_error("stats",
-			                 "%s is an SBT session file; not overwriting it with a report", path);
-		o->final = realpath(path, NULL); /* rename onto the file a link leads to */
-		if (!o->final)
-			return cli_error("stats", "cannot resolve %s: %s", path, strerror(errno));
-		mode = out.st_mode & 07777;
-	} else {
-		if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode))
-			return cli_error("stats", "cannot create %s: it is a symbolic link to nothing", path);
-		o->final = xstrdup(path);
-		mode_t mask = umask(0);
-		umask(mask);
-		mode = 0666 & ~mask;
-	}
-	/* "DIR/.NAME.XXXXXX" next to the final file. */
-	const char *slash = strrchr(o->final, '/');
-	size_t dirlen = slash ? (size_t)(slash - o->final) + 1 : 0;
-	const char *base = o->final + dirlen;
-	size_t cap = dirlen + strlen(base) + 16;
-	o->tmp = xmalloc(cap);
-	snprintf(o->tmp, cap, "%.*s.%s.XXXXXX", (int)dirlen, o->final, base);
-	int fd = mkostemp(o->tmp, O_CLOEXEC);
-	if (fd < 0) {
-		int rc = cli_error("stats", "cannot create %s: %s", path, strerror(errno));
-		free(o->tmp);
-		o->tmp = NULL;
-		return rc;
-	}
-	if (fchmod(fd, mode) || !(o->f = fdopen(fd, "w"))) {
-		int rc = cli_error("stats", "cannot create %s: %s", path, strerror(errno));
-		close(fd);
-		return rc; /* stats_output_close removes the file */
-	}
-	return CLI_EXIT_OK;
-}
-
-/* Ends the output: when `ok`, closes it and renames the temporary file into
- * place; otherwise (or when that fails) removes the temporary file. Frees
- * what `o` owns. Returns 0, or -1 with `e` filled. */
-static int stats_output_close(struct stats_output *o, bool ok, struct err *e)
-{
-	int rc = 0;
-	if (o->f && fclose(o->f) && ok) {
-		err_errno(e, errno, "cannot write %s", o->path);
-		ok = false;
-		rc = -1;
-	}
-	o->f = NULL;
-	if (o->tmp) {
-		if (ok && rename(o->tmp, o->final)) {
-			err_errno(e, errno, "cannot write %s", o->path);
-			ok = false;
-			rc = -1;
-		}
-		if (!ok)
-			unlink(o->tmp);
-	}
-	free(o->tmp);
-	free(o->final);
-	o->tmp = o->final = NULL;
-	return rc;
-}
-
 /* Runs `tstop stats`: argv[0] is "stats"; returns the exit status. */
 int cmd_stats(int argc, char **argv)
 {
@@ -236,11 +124,11 @@ int cmd_stats(int argc, char **argv)
 		for (int i = 0; i < REPORT_COUNT; i++)
 			ids[nids++] = i;
 
-	struct stats_output o = {0};
+	struct cli_output o = {0};
 	FILE *out = stdout;
 	if (out_path) {
-		if ((rc = stats_output_open(&o, out_path, path))) {
-			stats_output_close(&o, false, NULL);
+		if ((rc = cli_output_open("stats", &o, out_path, path, "session file", NULL, "a report"))) {
+			cli_output_close(&o, false, NULL);
 			return rc;
 		}
 		out = o.f;
@@ -248,7 +136,7 @@ int cmd_stats(int argc, char **argv)
 	struct trace_session *s = cli_open_session("stats", path, NULL);
 	if (!s) {
 		if (out_path)
-			stats_output_close(&o, false, NULL);
+			cli_output_close(&o, false, NULL);
 		return CLI_EXIT_ERROR;
 	}
 	bool synthetic = cli_session_is_synthetic(s);
@@ -271,7 +159,7 @@ int cmd_stats(int argc, char **argv)
 	}
 	if (rc == CLI_EXIT_OK && report_writer_finish(&w, &e))
 		rc = CLI_EXIT_ERROR;
-	if (out_path && stats_output_close(&o, rc == CLI_EXIT_OK, &e))
+	if (out_path && cli_output_close(&o, rc == CLI_EXIT_OK, &e))
 		rc = CLI_EXIT_ERROR;
 	trace_session_delete(s);
 	if (rc != CLI_EXIT_OK)
