@@ -318,7 +318,7 @@ int main(int argc, char **argv)
 		printf("  kernel_summary view     %8.3f s\n", bench_median(v, repeats));
 		fflush(stdout);
 	}
-out:
+out:;
 	/* A read-only reader of a WAL database leaves -wal and -shm behind. */
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	for (size_t i = 0; i < 3; i++) {
