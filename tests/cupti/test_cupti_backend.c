@@ -566,6 +566,10 @@ static int setup(void **state)
 	cupti.flush_running = cupti.flush_stop = false;
 	memset(&cupti_marks, 0, sizeof(cupti_marks));
 	memset(&cupti_threads, 0, sizeof(cupti_threads));
+	memset(&cupti_paused, 0, sizeof(cupti_paused));
+	cupti.window = false;
+	cupti_window_log.n = 0;
+	atomic_store(&cupti_window_log.last, -1);
 	cupti_pool_init(&cupti.pool, 1 << 16, 4);
 	return 0;
 }
@@ -907,6 +911,54 @@ static void test_kernel_and_api(void **state)
 	/* No device description without the driver functions. */
 	assert_int_equal(fake.ndevices, 0);
 	assert_int_equal(fake.nlosses, 0);
+}
+
+/* A kernel record of correlation id `corr`. */
+static void add_kernel(uint32_t corr)
+{
+	CUpti_ActivityKernel10 *k = buf_add(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
+	k->start = 3000;
+	k->end = 4500;
+	k->deviceId = 1;
+	k->contextId = 3;
+	k->streamId = 13;
+	k->correlationId = corr;
+	k->name = "_Z4fillPffi";
+}
+
+/* Capture windows: GPU work of launches made while paused is dropped, by
+ * its mark while the mark lasts and by the switch log once a later call
+ * overwrote it; work of launches made while on is kept. */
+static void test_window_paused_launches(void **state)
+{
+	(void)state;
+	char warn[256] = "";
+	assert_true(cupti_subscribe(warn, sizeof(warn)));
+	cupti.window = true;
+	uint32_t on1 = 10, off1 = 20, off2 = 21, on2 = 30;
+	api_enter(CUPTI_CB_DOMAIN_RUNTIME_API, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, on1);
+	fake.paused = true;
+	api_enter(CUPTI_CB_DOMAIN_RUNTIME_API, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, off1);
+	api_enter(CUPTI_CB_DOMAIN_RUNTIME_API, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, off2);
+	fake.paused = false;
+	api_enter(CUPTI_CB_DOMAIN_RUNTIME_API, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, on2);
+	/* 65,536 calls later, off2's slot holds another call's mark. */
+	cupti_corr_put(&cupti_paused, off2 + CUPTI_CORR_SLOTS, 1);
+	uint32_t v;
+	assert_false(cupti_corr_get(&cupti_paused, off2, &v));
+
+	buf_begin();
+	add_kernel(on1);
+	add_kernel(off1);
+	add_kernel(off2);
+	add_kernel(on2);
+	add_kernel(on2 + 5); /* an unwatched call after the switch back on */
+	buf_complete();
+	assert_int_equal(fake.nevents, 3);
+	assert_int_equal(fake.events[0].correlation, on1);
+	assert_int_equal(fake.events[1].correlation, on2);
+	assert_int_equal(fake.events[2].correlation, on2 + 5);
+	cupti.window = false;
 }
 
 /* Copies, memsets and synchronizations, with the context map from a
@@ -1391,6 +1443,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_session, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kernel_and_api, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_window_paused_launches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copies_and_syncs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_overhead_device, setup, teardown),

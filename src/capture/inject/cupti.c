@@ -57,7 +57,10 @@
  * stacks: a call made while capture is paused is marked by its correlation
  * id (cupti_paused) and its GPU work dropped when its record arrives,
  * whenever that is; GPU work of calls made while on is kept even when it
- * ends after capture went off. API, synchronization and allocation records
+ * ends after capture went off. A mark lasts CUPTI_CORR_SLOTS calls; behind
+ * it, cupti_window_log keeps the correlation ids at which the watched calls
+ * saw capture switch, so that a record whose mark was overwritten (a deep
+ * GPU backlog) is still judged by the state its call saw. API, synchronization and allocation records
  * are kept when capture was on at their start (inject_captured_at).
  *
  * After fork() the child cannot use CUDA; every entry point checks the pid
@@ -238,6 +241,70 @@ static struct {
  * correlation id -> tid of an allocation or release; correlation id -> 1
  * for a launch or copy made while capture was paused. */
 static struct cupti_corr_map cupti_marks, cupti_threads, cupti_paused;
+
+/* The capture switches the watched calls saw, by correlation id (ids rise
+ * with every API call of the process): entry i says that the calls from
+ * corr[i] on saw capture paused[i], until entry i + 1. Appended only when a
+ * watched call sees the other state than the last entry, and only with a
+ * larger id (calls racing around a switch keep their exact marks); when
+ * full, the older half is dropped. `last` (-1 none, 0 on, 1 paused) spares
+ * the lock on calls that see no switch. */
+#define CUPTI_WINDOW_LOG 1024
+static struct {
+	pthread_mutex_t lock;
+	_Atomic int last;
+	uint32_t n;
+	uint32_t corr[CUPTI_WINDOW_LOG];
+	bool paused[CUPTI_WINDOW_LOG];
+} cupti_window_log = {.lock = PTHREAD_MUTEX_INITIALIZER, .last = -1};
+
+/* Notes that the watched call `corr` saw capture `paused`. O(1); takes the
+ * lock only at a switch. */
+static void cupti_window_note(uint32_t corr, bool paused)
+{
+	if (atomic_load_explicit(&cupti_window_log.last, memory_order_relaxed) == (int)paused)
+		return;
+	pthread_mutex_lock(&cupti_window_log.lock);
+	uint32_t n = cupti_window_log.n;
+	if (n == 0 || (cupti_window_log.paused[n - 1] != paused && corr > cupti_window_log.corr[n - 1])) {
+		if (n == CUPTI_WINDOW_LOG) {
+			n = CUPTI_WINDOW_LOG / 2;
+			memmove(cupti_window_log.corr, cupti_window_log.corr + n, n * sizeof(uint32_t));
+			memmove(cupti_window_log.paused, cupti_window_log.paused + n, n * sizeof(bool));
+		}
+		cupti_window_log.corr[n] = corr;
+		cupti_window_log.paused[n] = paused;
+		cupti_window_log.n = n + 1;
+		atomic_store_explicit(&cupti_window_log.last, (int)paused, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&cupti_window_log.lock);
+}
+
+/* Whether the watched calls saw capture paused at correlation id `corr`,
+ * by the log; false when the log knows nothing of it. O(log n). */
+static bool cupti_window_paused_at(uint32_t corr)
+{
+	pthread_mutex_lock(&cupti_window_log.lock);
+	uint32_t lo = 0, hi = cupti_window_log.n; /* first entry with corr > `corr` */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (cupti_window_log.corr[mid] <= corr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	bool paused = lo > 0 && cupti_window_log.paused[lo - 1];
+	pthread_mutex_unlock(&cupti_window_log.lock);
+	return paused;
+}
+
+/* Whether the call with correlation id `corr` was made while capture was
+ * paused: its mark, else the log. */
+static bool cupti_call_paused(uint32_t corr)
+{
+	uint32_t v;
+	return corr && (cupti_corr_get(&cupti_paused, corr, &v) || cupti_window_paused_at(corr));
+}
 
 /* CUPTI's message for `r`. */
 static const char *cupti_error(CUptiResult r)
@@ -576,13 +643,11 @@ static void cupti_retime(struct trace_event *ev)
  * its start. */
 static bool cupti_in_window(const struct cupti_decoded *d)
 {
-	uint32_t v;
 	switch (d->ev.kind) {
 	case TRACE_KERNEL:
 	case TRACE_MEMCPY:
 	case TRACE_MEMSET:
-		return !cupti_corr_get(&cupti_paused, d->ev.correlation, &v) &&
-		       !(d->runtime_correlation && cupti_corr_get(&cupti_paused, d->runtime_correlation, &v));
+		return !cupti_call_paused(d->ev.correlation) && !cupti_call_paused(d->runtime_correlation);
 	default:
 		return inject_captured_at(cupti.ts_callback ? d->ev.start : d->ev.start + cupti.ts_offset);
 	}
@@ -820,10 +885,14 @@ static void CUPTIAPI cupti_on_callback(void *userdata, CUpti_CallbackDomain doma
 	if (cd->callbackSite != CUPTI_API_ENTER)
 		return;
 	unsigned role = cupti.role[domain == CUPTI_CB_DOMAIN_RUNTIME_API ? 0 : 1][cbid];
-	if ((role & CUPTI_ROLE_STACK) && cupti.window && inject_paused()) {
-		/* Its GPU work will be dropped (cupti_in_window); no stack. */
-		cupti_corr_put(&cupti_paused, cd->correlationId, 1);
-		return;
+	if ((role & CUPTI_ROLE_STACK) && cupti.window) {
+		bool paused = inject_paused();
+		cupti_window_note(cd->correlationId, paused);
+		if (paused) {
+			/* Its GPU work will be dropped (cupti_in_window); no stack. */
+			cupti_corr_put(&cupti_paused, cd->correlationId, 1);
+			return;
+		}
 	}
 	if (role & CUPTI_ROLE_THREAD)
 		cupti_corr_put(&cupti_threads, cd->correlationId, (uint32_t)syscall(SYS_gettid));
@@ -1089,6 +1158,11 @@ static void cupti_session_begin(void)
 		atomic_store(&cupti.device_sent[d], 0);
 	cupti.stacks = inject_enabled(PROTO_OPT_STACKS);
 	cupti.window = inject_enabled(PROTO_OPT_WINDOW);
+	/* A session starts its window log afresh (no call is watched yet). */
+	pthread_mutex_lock(&cupti_window_log.lock);
+	cupti_window_log.n = 0;
+	atomic_store_explicit(&cupti_window_log.last, -1, memory_order_relaxed);
+	pthread_mutex_unlock(&cupti_window_log.lock);
 	atomic_store(&cupti.recording, true);
 	if (cupti.subscribed && cupti_watch(true) == 0)
 		cupti_append(warn, sizeof(warn), "; no API callback could be enabled");
