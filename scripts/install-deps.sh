@@ -4,9 +4,9 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git python3-venv
   libncurses-dev libsqlite3-dev sqlite3 libunwind-dev libzstd-dev zlib1g-dev libdw-dev
-  libcmocka-dev
+  libcmocka-dev protobuf-compiler
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   tmux groff-base man-db
   clang clang-format libclang-rt-dev

@@ -30,6 +30,10 @@ int cmd_sql(int argc, char **argv);
  * an SBT file (cmd_db.c). */
 int cmd_db(int argc, char **argv);
 
+/* tstop export (--kineto | --perfetto) FILE [-o OUT] [-z] [-f] [-q]: a
+ * session as a Kineto JSON or a Perfetto trace (cmd_export.c). */
+int cmd_export(int argc, char **argv);
+
 /* tstop record [OPTION]... -- PROGRAM [ARG]...: run a program with the
  * collector injected and record its capture to an SBT file (cmd_record.c).
  * Returns the program's exit status (128+N for signal N), or 125 when

@@ -27,6 +27,7 @@ static const struct cli_command cli_commands[] = {
     {"stats", "print nsys-style summary reports as a table, CSV or JSON", cmd_stats},
     {"db", "build the session database (SQLite) of a session file", cmd_db},
     {"sql", "run SQL queries on a session database (or any SQLite file), read-only", cmd_sql},
+    {"export", "write a session as a PyTorch-profiler (Kineto) JSON or Perfetto trace", cmd_export},
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
