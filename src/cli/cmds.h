@@ -40,6 +40,10 @@ int cmd_export(int argc, char **argv);
  * tstop itself failed. */
 int cmd_record(int argc, char **argv);
 
+/* tstop [OPTION]... -- PROGRAM [ARG]...: record as `tstop record` does and
+ * show the live view (cmd_live.c); argv[0] is "tstop". */
+int cmd_live(int argc, char **argv);
+
 /* tstop launch [OPTION]... -- PROGRAM [ARG]...: exec a program with the
  * collector dormant, ready for tstop attach (cmd_launch.c). Returns only
  * when the program could not be started (125). */

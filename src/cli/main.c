@@ -2,7 +2,8 @@
  * main.c - the tstop command line: dispatch to a subcommand.
  *
  * `tstop COMMAND ARGS...` runs the command of that name from `cli_commands`,
- * the one table of subcommands; `tstop --help` lists it and `tstop
+ * the one table of subcommands; `tstop [OPTION]... -- PROGRAM` (anything
+ * starting with an option, with a "--") is the live view (cmd_live.c); `tstop --help` lists it and `tstop
  * --version` prints the version and the optional parts compiled in. Each
  * command lives in its own cmd_<name>.c (cmds.h).
  */
@@ -35,10 +36,13 @@ static const struct cli_command cli_commands[] = {
 /* Prints the top-level help, listing the command table, to `f`. */
 static void cli_help(FILE *f)
 {
-	fputs("Usage: tstop COMMAND [ARG]...\n"
+	fputs("Usage: tstop [OPTION]... -- PROGRAM [ARG]...\n"
+	      "       tstop COMMAND [ARG]...\n"
 	      "       tstop --help | --version\n"
 	      "\n"
-	      "tstop, a terminal GPU profiler. Commands:\n",
+	      "tstop, a terminal GPU profiler. 'tstop [OPTION]... -- PROGRAM' runs PROGRAM,\n"
+	      "records it as 'tstop record' does, with the same options, and shows its\n"
+	      "GPU activity live ('tstop --help --' lists the options). Commands:\n",
 	      f);
 	for (size_t i = 0; i < CLI_NCOMMANDS; i++)
 		fprintf(f, "  %-8s %s\n", cli_commands[i].name, cli_commands[i].summary);
@@ -63,6 +67,10 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	const char *arg = argv[1];
+	/* options, then "--" and a program: the live view ("tstop --help --": its help) */
+	for (int i = 1; arg[0] == '-' && i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			return cmd_live(argc, argv);
 	if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 		cli_help(stdout);
 		return CLI_EXIT_OK;

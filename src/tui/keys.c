@@ -14,12 +14,13 @@ static const struct tui_action_info tui_actions[TUI_ACT_COUNT] = {
     [TUI_ACT_HELP] = {TUI_CTX_BROWSE, "Show this help; any key closes it", "Help"},
     [TUI_ACT_NEXT_VIEW] = {TUI_CTX_BROWSE, "Next view", "View"},
     [TUI_ACT_PREV_VIEW] = {TUI_CTX_BROWSE, "Previous view", NULL},
-    [TUI_ACT_VIEW_1] = {TUI_CTX_BROWSE, "Kernels table", NULL},
-    [TUI_ACT_VIEW_2] = {TUI_CTX_BROWSE, "API calls table", NULL},
-    [TUI_ACT_VIEW_3] = {TUI_CTX_BROWSE, "Memory copies and sets table", NULL},
-    [TUI_ACT_VIEW_4] = {TUI_CTX_BROWSE, "NVTX ranges table", NULL},
-    [TUI_ACT_UP] = {TUI_CTX_BROWSE, "Select the row above", NULL},
-    [TUI_ACT_DOWN] = {TUI_CTX_BROWSE, "Select the row below", NULL},
+    [TUI_ACT_VIEW_1] = {TUI_CTX_BROWSE, "Timeline", NULL},
+    [TUI_ACT_VIEW_2] = {TUI_CTX_BROWSE, "Kernels table", NULL},
+    [TUI_ACT_VIEW_3] = {TUI_CTX_BROWSE, "API calls table", NULL},
+    [TUI_ACT_VIEW_4] = {TUI_CTX_BROWSE, "Memory copies and sets table", NULL},
+    [TUI_ACT_VIEW_5] = {TUI_CTX_BROWSE, "NVTX ranges table", NULL},
+    [TUI_ACT_UP] = {TUI_CTX_BROWSE, "Select the row (timeline: the lane) above", NULL},
+    [TUI_ACT_DOWN] = {TUI_CTX_BROWSE, "Select the row (timeline: the lane) below", NULL},
     [TUI_ACT_PAGE_UP] = {TUI_CTX_BROWSE, "One page up", NULL},
     [TUI_ACT_PAGE_DOWN] = {TUI_CTX_BROWSE, "One page down", NULL},
     [TUI_ACT_HOME] = {TUI_CTX_BROWSE, "First row", NULL},
@@ -30,12 +31,29 @@ static const struct tui_action_info tui_actions[TUI_ACT_COUNT] = {
     [TUI_ACT_FILTER] = {TUI_CTX_BROWSE, "Filter names by a substring (case-insensitive)", "Filter"},
     [TUI_ACT_FILTER_REGEX] = {TUI_CTX_BROWSE, "Filter names by a POSIX extended regex (case-insensitive)",
                               "Regex"},
-    [TUI_ACT_OPEN] = {TUI_CTX_BROWSE, "List the instances of the selected row, by start time", "Instances"},
+    [TUI_ACT_OPEN] = {TUI_CTX_BROWSE,
+                      "List the instances of the selected row, by start time (timeline: select the event "
+                      "at the cursor)",
+                      "Select"},
     [TUI_ACT_BACK] = {TUI_CTX_BROWSE, "Back from the instance list; else clear the filter", "Back"},
     [TUI_ACT_DETAILS] = {TUI_CTX_BROWSE, "Show or hide the details pane", "Details"},
     [TUI_ACT_DETAILS_UP] = {TUI_CTX_BROWSE, "Scroll the details pane up", NULL},
     [TUI_ACT_DETAILS_DOWN] = {TUI_CTX_BROWSE, "Scroll the details pane down", NULL},
     [TUI_ACT_REDRAW] = {TUI_CTX_BROWSE, "Redraw the screen", NULL},
+    [TUI_ACT_CAPTURE] = {TUI_CTX_BROWSE, "Live view: switch capture off or on (the program runs on)",
+                         "Capture"},
+    [TUI_ACT_ZOOM_IN] = {TUI_CTX_BROWSE, "Timeline: zoom in around the cursor", "Zoom"},
+    [TUI_ACT_ZOOM_OUT] = {TUI_CTX_BROWSE, "Timeline: zoom out around the cursor", NULL},
+    [TUI_ACT_PAN_LEFT] = {TUI_CTX_BROWSE, "Timeline: pan to earlier times (stops following)", NULL},
+    [TUI_ACT_PAN_RIGHT] = {TUI_CTX_BROWSE, "Timeline: pan to later times (stops following)", NULL},
+    [TUI_ACT_FIT] = {TUI_CTX_BROWSE, "Timeline: fit the whole session", "Fit"},
+    [TUI_ACT_ZOOM_EVENT] = {TUI_CTX_BROWSE, "Timeline: zoom to the selected event", NULL},
+    [TUI_ACT_NEXT_EVENT] = {TUI_CTX_BROWSE, "Timeline: select the next event of the lane", NULL},
+    [TUI_ACT_PREV_EVENT] = {TUI_CTX_BROWSE, "Timeline: select the previous event of the lane", NULL},
+    [TUI_ACT_JUMP_LINK] = {TUI_CTX_BROWSE,
+                           "Timeline: go to the linked event (the launching API call, or the GPU work)",
+                           NULL},
+    [TUI_ACT_FOLLOW] = {TUI_CTX_BROWSE, "Timeline: follow the newest time (live sessions)", NULL},
     [TUI_ACT_PROMPT_ACCEPT] = {TUI_CTX_PROMPT, "Apply the filter (an empty one clears it)", NULL},
     [TUI_ACT_PROMPT_CANCEL] = {TUI_CTX_PROMPT, "Cancel editing, keep the previous filter", NULL},
     [TUI_ACT_PROMPT_ERASE] = {TUI_CTX_PROMPT, "Erase the last character", NULL},
@@ -44,6 +62,7 @@ static const struct tui_action_info tui_actions[TUI_ACT_COUNT] = {
 
 static const struct tui_binding tui_bindings[] = {
     {'q', TUI_CTX_BROWSE, TUI_ACT_QUIT},
+    {TUI_KEY_CTRL_C, TUI_CTX_BROWSE, TUI_ACT_QUIT},
     {'?', TUI_CTX_BROWSE, TUI_ACT_HELP},
     {TUI_KEY_F1, TUI_CTX_BROWSE, TUI_ACT_HELP},
     {TUI_KEY_TAB, TUI_CTX_BROWSE, TUI_ACT_NEXT_VIEW},
@@ -52,6 +71,7 @@ static const struct tui_binding tui_bindings[] = {
     {'2', TUI_CTX_BROWSE, TUI_ACT_VIEW_2},
     {'3', TUI_CTX_BROWSE, TUI_ACT_VIEW_3},
     {'4', TUI_CTX_BROWSE, TUI_ACT_VIEW_4},
+    {'5', TUI_CTX_BROWSE, TUI_ACT_VIEW_5},
     {TUI_KEY_UP, TUI_CTX_BROWSE, TUI_ACT_UP},
     {'k', TUI_CTX_BROWSE, TUI_ACT_UP},
     {TUI_KEY_DOWN, TUI_CTX_BROWSE, TUI_ACT_DOWN},
@@ -76,6 +96,20 @@ static const struct tui_binding tui_bindings[] = {
     {'[', TUI_CTX_BROWSE, TUI_ACT_DETAILS_UP},
     {']', TUI_CTX_BROWSE, TUI_ACT_DETAILS_DOWN},
     {TUI_KEY_CTRL_L, TUI_CTX_BROWSE, TUI_ACT_REDRAW},
+    {'p', TUI_CTX_BROWSE, TUI_ACT_CAPTURE},
+    {'+', TUI_CTX_BROWSE, TUI_ACT_ZOOM_IN},
+    {'=', TUI_CTX_BROWSE, TUI_ACT_ZOOM_IN},
+    {'-', TUI_CTX_BROWSE, TUI_ACT_ZOOM_OUT},
+    {TUI_KEY_LEFT, TUI_CTX_BROWSE, TUI_ACT_PAN_LEFT},
+    {'h', TUI_CTX_BROWSE, TUI_ACT_PAN_LEFT},
+    {TUI_KEY_RIGHT, TUI_CTX_BROWSE, TUI_ACT_PAN_RIGHT},
+    {'l', TUI_CTX_BROWSE, TUI_ACT_PAN_RIGHT},
+    {'a', TUI_CTX_BROWSE, TUI_ACT_FIT},
+    {'z', TUI_CTX_BROWSE, TUI_ACT_ZOOM_EVENT},
+    {'n', TUI_CTX_BROWSE, TUI_ACT_NEXT_EVENT},
+    {'N', TUI_CTX_BROWSE, TUI_ACT_PREV_EVENT},
+    {'c', TUI_CTX_BROWSE, TUI_ACT_JUMP_LINK},
+    {'F', TUI_CTX_BROWSE, TUI_ACT_FOLLOW},
     {TUI_KEY_ENTER, TUI_CTX_PROMPT, TUI_ACT_PROMPT_ACCEPT},
     {TUI_KEY_ESC, TUI_CTX_PROMPT, TUI_ACT_PROMPT_CANCEL},
     {TUI_KEY_BACKSPACE, TUI_CTX_PROMPT, TUI_ACT_PROMPT_ERASE},
@@ -133,6 +167,27 @@ const char *tui_key_name(int key, char *out, size_t cap)
 	else
 		snprintf(out, cap, "#%d", key);
 	return out;
+}
+
+/* Fixed answers: see keys.h. */
+enum tui_quit_answer tui_quit_prompt_key(int key)
+{
+	switch (key) {
+	case 'k':
+	case 'K':
+		return TUI_QUIT_KILL;
+	case 'd':
+	case 'D':
+		return TUI_QUIT_DETACH;
+	case 'c':
+	case 'C':
+	case 'q':
+	case TUI_KEY_ESC:
+	case TUI_KEY_CTRL_C:
+		return TUI_QUIT_CANCEL;
+	default:
+		return TUI_QUIT_NONE;
+	}
 }
 
 /* Joins the names of a's keys with ", " in table order. */

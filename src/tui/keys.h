@@ -24,6 +24,7 @@ enum tui_key {
 	TUI_KEY_ESC = 27,
 	TUI_KEY_TAB = 9,
 	TUI_KEY_ENTER = 10,
+	TUI_KEY_CTRL_C = 3,
 	TUI_KEY_CTRL_L = 12,
 	TUI_KEY_BACKSPACE = 127,
 	TUI_KEY_SPECIAL = 0x110000,
@@ -74,6 +75,19 @@ enum tui_action {
 	TUI_ACT_DETAILS_UP,
 	TUI_ACT_DETAILS_DOWN,
 	TUI_ACT_REDRAW,
+	TUI_ACT_CAPTURE, /* live view: capture on/off */
+	/* the timeline (views without a timeline ignore these) */
+	TUI_ACT_VIEW_5,
+	TUI_ACT_ZOOM_IN,
+	TUI_ACT_ZOOM_OUT,
+	TUI_ACT_PAN_LEFT,
+	TUI_ACT_PAN_RIGHT,
+	TUI_ACT_FIT,
+	TUI_ACT_ZOOM_EVENT,
+	TUI_ACT_NEXT_EVENT,
+	TUI_ACT_PREV_EVENT,
+	TUI_ACT_JUMP_LINK,
+	TUI_ACT_FOLLOW,
 	/* prompt context */
 	TUI_ACT_PROMPT_ACCEPT,
 	TUI_ACT_PROMPT_CANCEL,
@@ -108,6 +122,13 @@ enum tui_action tui_key_action(enum tui_key_context ctx, int key);
 /* Writes the name of `key` as help shows it ("q", "Tab", "Up", "Ctrl-L",
  * "Space") into out (cap >= 16); returns out. */
 const char *tui_key_name(int key, char *out, size_t cap);
+
+/* The quit prompt of the live view ("the program is still running"):
+ * what a key answers. Its keys are fixed, not bound in the table: k kills
+ * the program, d detaches from it, c or Esc (or Ctrl-C, q) cancels; any
+ * other key leaves the prompt open (TUI_QUIT_NONE). Pure. */
+enum tui_quit_answer { TUI_QUIT_NONE = 0, TUI_QUIT_KILL, TUI_QUIT_DETACH, TUI_QUIT_CANCEL };
+enum tui_quit_answer tui_quit_prompt_key(int key);
 
 /* Writes the keys of action `a`, in table order, as "Up, k" into out;
  * returns the number of keys (0: the action has none). */

@@ -14,4 +14,10 @@
  * the terminal is restored either way. */
 int tui_open_session(struct trace_session *s, const char *path, struct err *e);
 
+/* Runs the interface over `src` (model.h; a live source drives its
+ * capture from the interface's loop) until the user quits. Returns 0, or
+ * -1 with `e` filled when the terminal cannot be used. */
+struct tui_source;
+int tui_app_run(struct tui_source *src, struct err *e);
+
 #endif

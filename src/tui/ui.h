@@ -26,6 +26,7 @@
 #define TUI_DIRTY_VIEW    0x01u /* the view region */
 #define TUI_DIRTY_DETAILS 0x02u /* the selection: rebuild the details text */
 #define TUI_DIRTY_BAR     0x04u /* the bar (sort, filter, counts) */
+#define TUI_DIRTY_STATUS  0x08u /* the status line (live: every few frames) */
 #define TUI_DIRTY_ALL     0xffu
 
 struct tui_app;
@@ -84,6 +85,13 @@ struct tui_app {
 	/* look */
 	bool utf8, color;
 	int tab_x[TUI_MAX_VIEWS + 1]; /* where the tabs are in the bar, for clicks */
+	/* the live view (src.ops->step set) */
+	bool live;
+	bool stale;       /* the source appended since the last publish: draw no view */
+	bool quit_prompt; /* "the program still runs: kill, detach or cancel?" */
+	int64_t last_publish;
+	struct tui_rate rate;
+	struct tui_live_status st; /* as of the last step */
 };
 
 /* Glyphs by locale: Unicode where the locale is UTF-8, else ASCII. */
@@ -122,6 +130,7 @@ void tui_draw_blank(WINDOW *w, int y, int x, int width, attr_t attr);
 /* The views. */
 struct tui_view *tui_table_view_new(enum tui_table_kind kind);
 struct tui_view *tui_help_view_new(void);
+struct tui_view *tui_timeline_view_new(void);
 
 /* The session of the current snapshot. */
 static inline struct trace_session *tui_app_session(const struct tui_app *app)

@@ -2,29 +2,44 @@
  * ui_app.c - the TUI application: curses setup, the frame loop, the status
  * line, the bar, the details pane, the footer and the filter prompt.
  *
- * Frame loop: acquire the newest snapshot; if something is dirty, redraw
- * the dirty windows (werase, draw, wnoutrefresh) and call doupdate() once;
- * release the snapshot; wait for a key (at most 250 ms, so a flag set by a
- * signal handler is seen). Keys go through the key table (keys.h) to
+ * Frame loop: wait for a key (at most 250 ms, so a flag set by a signal
+ * handler is seen) or, with a live source, run one capture turn (its poll
+ * waits on the terminal too) and publish the grown session when due (at
+ * most about once a second, and before any key is handled: model.h);
+ * acquire the newest snapshot (a new generation drops the correlation
+ * index and makes everything dirty); handle the keys waiting; if
+ * something is dirty, redraw the dirty windows (werase, draw, wnoutrefresh)
+ * and call doupdate() once; release the snapshot. While the live session
+ * has grown unpublished only the status line is drawn. The live status
+ * line, the quit prompt (kill / detach / cancel while the program runs)
+ * and the capture switch are here too. Keys go through the key table (keys.h) to
  * actions; the app handles the global ones (quit, views, help, filter,
  * details) and hands the rest to the current view, which returns what it
  * changed. Resizing (KEY_RESIZE, which ncurses makes of SIGWINCH) lays
  * the screen out again and redraws everything.
  *
  * Signal handlers (SIGINT, SIGTERM, SIGHUP) only set a flag; the loop then
- * ends curses and returns, so the terminal is always restored.
+ * ends curses and returns, so the terminal is always restored. A live
+ * source keeps its own handlers (the capture's) and reports interrupts
+ * from step(); curses then runs in raw mode, so Ctrl-C is a key.
  */
 #include <inttypes.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "trace/meta.h"
 #include "tui/tui.h"
 #include "tui/ui.h"
+
+#define TUI_LIVE_TICK_MS   50        /* live: the longest wait of a turn (20 frames/s at most) */
+#define TUI_LIVE_STATUS_NS 250000000 /* live: the status line is redrawn this often */
 
 static volatile sig_atomic_t tui_stop_signal;
 
@@ -104,9 +119,66 @@ static void tui_app_state(const struct trace_session *s, char *out, size_t cap)
 	}
 }
 
+/* The live status line: program, pid, state, elapsed time, events,
+ * events/s, lost events, capture on/off. Reads no event (the snapshot may
+ * be stale): only what the source's status() said. */
+static void tui_app_draw_live_status(struct tui_app *app)
+{
+	WINDOW *w = app->win_status;
+	const struct tui_live_status *st = &app->st;
+	attr_t a = tui_look(app, TUI_LOOK_STATUS);
+	int wd = app->lay.status.w;
+	werase(w);
+	tui_draw_blank(w, 0, 0, wd, a);
+	char state[64], el[32], ev[32], rate[32], lost[32], right[256];
+	switch (st->state) {
+	case TUI_LIVE_EXITED:
+		snprintf(state, sizeof(state), "exited with code %d", st->code);
+		break;
+	case TUI_LIVE_SIGNALED:
+		snprintf(state, sizeof(state), "killed by signal %d (%s)", st->code,
+		         st->code > 0 && st->code < NSIG && sigabbrev_np(st->code) ? sigabbrev_np(st->code)
+		                                                                   : "?");
+		break;
+	case TUI_LIVE_DETACHED:
+		snprintf(state, sizeof(state), "detached");
+		break;
+	default:
+		snprintf(state, sizeof(state), "running");
+		break;
+	}
+	tui_format_value((double)st->elapsed, TUI_COL_TIME, el, sizeof(el));
+	tui_format_value((double)st->events, TUI_COL_COUNT, ev, sizeof(ev));
+	/* while running: the last second's rate; after: the run's average */
+	double r = st->state == TUI_LIVE_RUNNING ? app->rate.per_sec
+	           : st->elapsed > 0             ? (double)st->events * 1e9 / (double)st->elapsed
+	                                         : 0;
+	tui_format_value(r, TUI_COL_COUNT, rate, sizeof(rate));
+	tui_format_value((double)st->lost, TUI_COL_COUNT, lost, sizeof(lost));
+	snprintf(right, sizeof(right), " pid %" PRIu32 "  %s  %s  %s events  %s/s  %s lost  capture %s ",
+	         st->pid, state, el, ev, rate, lost,
+	         st->state == TUI_LIVE_RUNNING ? (st->capture_on ? "on" : "OFF") : "ended");
+	int rl = (int)strlen(right), used;
+	tui_draw_text(app, w, 0, 0, wd, " tstop ", 7, a | A_BOLD, false, &used);
+	int cmdw = wd - used - rl;
+	if (cmdw < 8) { /* narrow: the numbers matter more than the command */
+		cmdw = 0;
+		rl = wd - used;
+	}
+	if (cmdw > 0)
+		tui_draw_text(app, w, 0, used, cmdw, st->program, strlen(st->program), a, true, NULL);
+	if (rl > 0)
+		tui_draw_text(app, w, 0, wd - rl, rl, right, strlen(right), a, true, NULL);
+	wnoutrefresh(w);
+}
+
 /* The status line: command, pids, state, duration, events, lost events. */
 static void tui_app_draw_status(struct tui_app *app)
 {
+	if (app->live) {
+		tui_app_draw_live_status(app);
+		return;
+	}
 	WINDOW *w = app->win_status;
 	struct trace_session *s = tui_app_session(app);
 	attr_t a = tui_look(app, TUI_LOOK_STATUS);
@@ -235,6 +307,14 @@ static void tui_app_draw_footer(struct tui_app *app)
 	WINDOW *w = app->win_footer;
 	int wd = app->lay.footer.w, x = 0, used;
 	werase(w);
+	if (app->quit_prompt) {
+		static const char q[] =
+		    "The program is still running: k kill it, d detach (it runs on), c cancel";
+		tui_draw_text(app, w, 0, 0, wd, q, sizeof(q) - 1, tui_look(app, TUI_LOOK_KEY) | A_BOLD, true,
+		              NULL);
+		wnoutrefresh(w);
+		return;
+	}
 	if (app->prompt_on) {
 		const char *p = app->prompt_regex ? "Regex: " : "Filter: ";
 		tui_draw_text(app, w, 0, 0, wd, p, strlen(p), tui_look(app, TUI_LOOK_KEY), false, &used);
@@ -280,8 +360,11 @@ static void tui_app_draw_too_small(struct tui_app *app)
 {
 	werase(stdscr);
 	char msg[96];
-	snprintf(msg, sizeof(msg), "Terminal too small (%dx%d): tstop needs %dx%d. q quits.", app->cols,
-	         app->rows, TUI_MIN_COLS, TUI_MIN_ROWS);
+	if (app->quit_prompt)
+		snprintf(msg, sizeof(msg), "Program running: k kill, d detach, c cancel");
+	else
+		snprintf(msg, sizeof(msg), "Terminal too small (%dx%d): tstop needs %dx%d. q quits.",
+		         app->cols, app->rows, TUI_MIN_COLS, TUI_MIN_ROWS);
 	int len = (int)strlen(msg);
 	for (int y = 0, off = 0; y < app->rows && off < len && app->cols > 0; y++, off += app->cols)
 		mvwaddnstr(stdscr, y, 0, msg + off, len - off < app->cols ? len - off : app->cols);
@@ -296,9 +379,11 @@ static void tui_app_frame(struct tui_app *app, unsigned dirty)
 		doupdate();
 		return;
 	}
+	if (app->stale) /* the session grew since the last publish: views must not read it */
+		dirty &= TUI_DIRTY_STATUS;
 	if (dirty & TUI_DIRTY_DETAILS)
 		app->details_valid = false;
-	if (dirty == TUI_DIRTY_ALL)
+	if (dirty & TUI_DIRTY_STATUS)
 		tui_app_draw_status(app);
 	struct tui_view *v = app->help_open ? app->help : app->views[app->current];
 	if (dirty & TUI_DIRTY_VIEW) {
@@ -383,6 +468,37 @@ static unsigned tui_app_prompt_key(struct tui_app *app, int key)
 	return TUI_DIRTY_BAR;
 }
 
+/* Quit asked: in the live view, while the program runs, ask first. */
+static unsigned tui_app_quit(struct tui_app *app, bool *quit)
+{
+	if (app->live && app->st.state == TUI_LIVE_RUNNING) {
+		app->quit_prompt = true;
+		return TUI_DIRTY_STATUS;
+	}
+	*quit = true;
+	return 0;
+}
+
+/* A key while the quit prompt is open: kill, detach (then quit) or cancel. */
+static unsigned tui_app_quit_prompt_key(struct tui_app *app, int key, bool *quit)
+{
+	switch (tui_quit_prompt_key(key)) {
+	case TUI_QUIT_KILL:
+		app->src.ops->request(app->src.ctx, TUI_LIVE_KILL);
+		*quit = true;
+		return 0;
+	case TUI_QUIT_DETACH:
+		app->src.ops->request(app->src.ctx, TUI_LIVE_DETACH);
+		*quit = true;
+		return 0;
+	case TUI_QUIT_CANCEL:
+		app->quit_prompt = false;
+		return TUI_DIRTY_ALL;
+	default:
+		return 0;
+	}
+}
+
 /* A key while browsing. Returns dirty flags; sets *quit. */
 static unsigned tui_app_browse_key(struct tui_app *app, int key, bool *quit)
 {
@@ -392,15 +508,25 @@ static unsigned tui_app_browse_key(struct tui_app *app, int key, bool *quit)
 		if (d)
 			return d;
 		app->help_open = false;
-		return a == TUI_ACT_QUIT ? (*quit = true, 0) : TUI_DIRTY_ALL;
+		return a == TUI_ACT_QUIT ? tui_app_quit(app, quit) | TUI_DIRTY_ALL : TUI_DIRTY_ALL;
 	}
 	struct tui_view *v = app->views[app->current];
 	switch (a) {
 	case TUI_ACT_NONE:
 		return 0;
 	case TUI_ACT_QUIT:
-		*quit = true;
-		return 0;
+		return tui_app_quit(app, quit);
+	case TUI_ACT_CAPTURE:
+		if (!app->live || app->st.state != TUI_LIVE_RUNNING) {
+			snprintf(app->message, sizeof(app->message), "%s",
+			         app->live ? "capture has ended" : "not capturing: a saved session");
+			app->message_error = true;
+			return TUI_DIRTY_BAR;
+		}
+		app->src.ops->request(app->src.ctx,
+		                      app->st.capture_on ? TUI_LIVE_CAPTURE_OFF : TUI_LIVE_CAPTURE_ON);
+		app->src.ops->status(app->src.ctx, &app->st);
+		return TUI_DIRTY_STATUS;
 	case TUI_ACT_HELP:
 		app->help_open = true;
 		return TUI_DIRTY_ALL;
@@ -414,6 +540,10 @@ static unsigned tui_app_browse_key(struct tui_app *app, int key, bool *quit)
 	case TUI_ACT_VIEW_4:
 		if ((size_t)(a - TUI_ACT_VIEW_1) < app->nviews)
 			app->current = (size_t)(a - TUI_ACT_VIEW_1);
+		return TUI_DIRTY_ALL;
+	case TUI_ACT_VIEW_5:
+		if (app->nviews > 4)
+			app->current = 4;
 		return TUI_DIRTY_ALL;
 	case TUI_ACT_FILTER:
 	case TUI_ACT_FILTER_REGEX:
@@ -492,12 +622,15 @@ static bool tui_app_start(struct tui_app *app, struct err *e)
 		        getenv("TERM") ? getenv("TERM") : "");
 		return false;
 	}
-	cbreak();
+	if (app->live)
+		raw(); /* Ctrl-C is a key: it asks before quitting, the program never sees it */
+	else
+		cbreak();
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
 	curs_set(0);
-	timeout(250);
+	timeout(app->live ? 0 : 250); /* live: the capture's poll waits, on the terminal too */
 	mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
 #ifdef BUTTON5_PRESSED
 	              | BUTTON5_PRESSED
@@ -509,12 +642,88 @@ static bool tui_app_start(struct tui_app *app, struct err *e)
 	return true;
 }
 
+/* The session clock (CLOCK_MONOTONIC), in ns. */
+static int64_t tui_app_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Live: one turn of the source's capture, then its status. Returns dirty
+ * flags; opens the quit prompt on an interrupt (a second one while it is
+ * open kills the program and quits, as `tstop record` does). */
+static unsigned tui_app_live_step(struct tui_app *app, bool *quit, int64_t *last_status)
+{
+	unsigned f = app->src.ops->step(app->src.ctx, TUI_LIVE_TICK_MS, STDIN_FILENO);
+	unsigned dirty = 0;
+	enum tui_live_state before = app->st.state;
+	if (f & TUI_STEP_EVENTS)
+		app->stale = true;
+	app->src.ops->status(app->src.ctx, &app->st);
+	int64_t now = tui_app_now();
+	tui_rate_update(&app->rate, now, app->st.events);
+	if (now - *last_status >= TUI_LIVE_STATUS_NS || app->st.state != before) {
+		*last_status = now;
+		dirty |= TUI_DIRTY_STATUS;
+	}
+	if (app->quit_prompt && app->st.state != TUI_LIVE_RUNNING) {
+		app->quit_prompt = false; /* nothing left to ask */
+		dirty |= TUI_DIRTY_ALL;
+	}
+	/* The terminal hung up: nobody to ask or show anything to; the caller
+	 * finishes the capture without the interface. */
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))) {
+		*quit = true;
+		return dirty;
+	}
+	if (f & TUI_STEP_INTERRUPT) {
+		if (app->quit_prompt) {
+			app->src.ops->request(app->src.ctx, TUI_LIVE_KILL);
+			*quit = true;
+		} else {
+			dirty |= tui_app_quit(app, quit);
+		}
+	}
+	return dirty;
+}
+
+/* Handles one key (or resize, or mouse event) from getch. Returns dirty flags. */
+static unsigned tui_app_input(struct tui_app *app, int ch, bool *quit)
+{
+	unsigned dirty = 0;
+	if (ch != KEY_RESIZE && ch != KEY_MOUSE && app->message[0]) {
+		app->message[0] = '\0';
+		dirty |= TUI_DIRTY_BAR;
+	}
+	if (ch == KEY_RESIZE) {
+		tui_app_layout(app);
+		clearok(curscr, TRUE);
+		dirty = TUI_DIRTY_ALL;
+	} else if (app->quit_prompt) {
+		dirty |= tui_app_quit_prompt_key(app, tui_app_key(ch), quit);
+	} else if (ch == KEY_MOUSE) {
+		dirty |= tui_app_mouse(app);
+	} else if (app->lay.too_small) {
+		if (ch == 'q' || ch == TUI_KEY_CTRL_C)
+			dirty |= tui_app_quit(app, quit);
+	} else if (app->prompt_on) {
+		dirty |= tui_app_prompt_key(app, tui_app_key(ch));
+	} else {
+		dirty |= tui_app_browse_key(app, tui_app_key(ch), quit);
+	}
+	return dirty;
+}
+
 int tui_app_run(struct tui_source *src, struct err *e)
 {
 	struct tui_app app;
 	memset(&app, 0, sizeof(app));
 	app.src = *src;
+	app.live = src->ops->step != NULL;
 	app.details_on = true;
+	app.views[app.nviews++] = tui_timeline_view_new();
 	for (int k = 0; k < TUI_TABLE_SUMMARY_COUNT; k++)
 		app.views[app.nviews++] = tui_table_view_new((enum tui_table_kind)k);
 	app.help = tui_help_view_new();
@@ -524,45 +733,57 @@ int tui_app_run(struct tui_source *src, struct err *e)
 	sigemptyset(&sa.sa_mask);
 	const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
 	int rc = 0;
+	if (app.live)
+		app.src.ops->status(app.src.ctx, &app.st);
 	if (!tui_app_start(&app, e)) {
 		rc = -1;
 		goto out;
 	}
-	for (int i = 0; i < 3; i++)
-		sigaction(sigs[i], &sa, &old[i]);
+	/* Live: the capture's handlers stay (they wake its poll and count
+	 * interrupts, which step() reports). */
+	if (!app.live)
+		for (int i = 0; i < 3; i++)
+			sigaction(sigs[i], &sa, &old[i]);
 	tui_app_layout(&app);
 	uint64_t generation = 0;
 	unsigned dirty = TUI_DIRTY_ALL;
-	bool quit = false;
+	bool quit = false, first = true;
+	int64_t last_status = 0;
+	app.last_publish = tui_app_now();
 	while (!quit && !tui_stop_signal) {
+		/* 1. capture work (live), waiting on the terminal too; or wait for a key */
+		int ch = ERR;
+		if (app.live)
+			dirty |= tui_app_live_step(&app, &quit, &last_status);
+		if (quit)
+			break;
+		if (!first || app.live)
+			ch = getch();
+		first = false;
+		/* 2. a stale snapshot is published before any key reads it */
+		if (app.live && tui_publish_due(app.stale, ch != ERR, tui_app_now(), app.last_publish)) {
+			app.src.ops->publish(app.src.ctx);
+			app.stale = false;
+			app.last_publish = tui_app_now();
+		}
 		app.snap = app.src.ops->acquire(app.src.ctx);
 		if (app.snap->generation != generation) {
-			generation = app.snap->generation; /* live sources: views rebuild here (planned) */
+			/* new data: views rebuild what they derived (keeping their state)
+			 * when they next draw; the correlation index is built again */
+			generation = app.snap->generation;
+			tui_corr_free(app.corr);
+			app.corr = NULL;
 			dirty = TUI_DIRTY_ALL;
 		}
-		if (dirty)
+		/* 3. every key waiting, then one frame */
+		for (; ch != ERR && !quit; ch = app.live ? getch() : ERR)
+			dirty |= tui_app_input(&app, ch, &quit);
+		if (dirty && !quit)
 			tui_app_frame(&app, dirty);
-		dirty = 0;
-		int ch = getch();
-		if (ch != ERR && ch != KEY_RESIZE && ch != KEY_MOUSE && app.message[0]) {
-			app.message[0] = '\0';
-			dirty |= TUI_DIRTY_BAR;
-		}
-		if (ch == ERR) {
-			/* nothing: a timeout */
-		} else if (ch == KEY_RESIZE) {
-			tui_app_layout(&app);
-			clearok(curscr, TRUE);
-			dirty = TUI_DIRTY_ALL;
-		} else if (ch == KEY_MOUSE) {
-			dirty |= tui_app_mouse(&app);
-		} else if (app.lay.too_small) {
-			quit = ch == 'q';
-		} else if (app.prompt_on) {
-			dirty |= tui_app_prompt_key(&app, tui_app_key(ch));
-		} else {
-			dirty |= tui_app_browse_key(&app, tui_app_key(ch), &quit);
-		}
+		if (!app.stale || quit)
+			dirty = 0;
+		else
+			dirty &= ~TUI_DIRTY_STATUS; /* the rest waits for the publish */
 		app.src.ops->release(app.src.ctx, app.snap);
 	}
 	WINDOW **wins[] = {&app.win_status, &app.win_bar, &app.win_view, &app.win_details, &app.win_footer};
@@ -571,8 +792,9 @@ int tui_app_run(struct tui_source *src, struct err *e)
 			delwin(*wins[i]);
 	endwin();
 	delscreen(app.screen);
-	for (int i = 0; i < 3; i++)
-		sigaction(sigs[i], &old[i], NULL);
+	if (!app.live)
+		for (int i = 0; i < 3; i++)
+			sigaction(sigs[i], &old[i], NULL);
 out:
 	for (size_t i = 0; i < app.nviews; i++)
 		app.views[i]->ops->free(app.views[i]);

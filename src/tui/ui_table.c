@@ -4,7 +4,11 @@
  *
  * The view holds two table views (table.h): the summary, built from the
  * session the first time the view is drawn, and the instance list of one
- * row while it is open. Actions move, sort and filter the table view on
+ * row while it is open. When the snapshot's generation changes (the live
+ * view published new events) both are built again from the session, with
+ * the same sort, filter and selected row (found again by its name key);
+ * the instance list must be, since it points at events whose arrays may
+ * have moved. Actions move, sort and filter the table view on
  * top and return what to redraw; draw() paints the header and the rows
  * that fit, nothing else.
  */
@@ -22,7 +26,10 @@ struct tui_tview {
 	struct tui_table_view sum;
 	bool inst_open;
 	struct tui_table_view inst;
-	int page; /* rows shown at the last draw */
+	uint64_t generation; /* of the snapshot the tables were built from */
+	uint32_t inst_key;   /* the summary row the instance list lists: its key */
+	uint8_t inst_style;  /* and style */
+	int page;            /* rows shown at the last draw */
 };
 
 static const char *const tui_table_names[TUI_TABLE_SUMMARY_COUNT] = {"Kernels", "API", "Memory", "NVTX"};
@@ -33,20 +40,69 @@ static struct tui_table_view *tui_tv_top(struct tui_tview *tv)
 	return tv->inst_open ? &tv->inst : &tv->sum;
 }
 
-/* Builds the summary on first use (the session is read once). */
-static void tui_tv_build(struct tui_tview *tv, struct tui_app *app)
-{
-	if (tv->built)
-		return;
-	struct tui_table *t = tui_table_build(tui_app_session(app), tv->kind);
-	tui_table_view_init(&tv->sum, t, 1 /* Total */, true);
-	tv->built = true;
-}
-
 /* Rows of the table region that hold data (the first holds the header). */
 static size_t tui_tv_page(const struct tui_tview *tv)
 {
 	return tv->page > 1 ? (size_t)(tv->page - 1) : 1;
+}
+
+/* The summary row of `t` with name key `key` and `style`, or (size_t)-1. O(rows). */
+static size_t tui_tv_find(const struct tui_table *t, uint32_t key, uint8_t style)
+{
+	for (size_t i = 0; i < t->nrows; i++)
+		if (t->sum[i].key == key && t->sum[i].style == style)
+			return i;
+	return (size_t)-1;
+}
+
+/* Replaces the table of view `v` by `t`, keeping sort, filter and, when
+ * `row` is a row of `t`, selecting it (else the selection's position). */
+static void tui_tv_replace(struct tui_table_view *v, struct tui_table *t, size_t row, size_t page)
+{
+	size_t sort = v->sort_col, cursor = v->cursor;
+	bool desc = v->desc, regex = v->filter_regex;
+	char filter[sizeof(v->filter)];
+	memcpy(filter, v->filter, sizeof(filter));
+	tui_table_view_done(v);
+	tui_table_view_init(v, t, sort < t->ncols ? sort : 0, desc);
+	if (filter[0] && tui_table_view_filter(v, filter, regex, NULL) < 0)
+		tui_table_view_filter(v, "", false, NULL);
+	size_t at = cursor;
+	for (size_t i = 0; row != (size_t)-1 && i < v->nshown; i++)
+		if (v->order[i] == row) {
+			at = i;
+			break;
+		}
+	if (v->nshown)
+		tui_table_view_select(v, at < v->nshown ? at : v->nshown - 1, page);
+}
+
+/* Builds the summary on first use, and both tables again when the
+ * snapshot's generation changed (live view). O(n log n) in the events. */
+static void tui_tv_build(struct tui_tview *tv, struct tui_app *app)
+{
+	if (tv->built && tv->generation == app->snap->generation)
+		return;
+	struct tui_table *t = tui_table_build(tui_app_session(app), tv->kind);
+	tv->generation = app->snap->generation;
+	if (!tv->built) {
+		tui_table_view_init(&tv->sum, t, 1 /* Total */, true);
+		tv->built = true;
+		return;
+	}
+	size_t page = tui_tv_page(tv), sel = tui_table_view_row(&tv->sum);
+	size_t row =
+	    sel == (size_t)-1 ? sel : tui_tv_find(t, tv->sum.t->sum[sel].key, tv->sum.t->sum[sel].style);
+	tui_tv_replace(&tv->sum, t, row, page);
+	if (!tv->inst_open)
+		return;
+	size_t parent = tui_tv_find(t, tv->inst_key, tv->inst_style);
+	if (parent == (size_t)-1) { /* cannot happen: rows only grow; be safe */
+		tui_table_view_done(&tv->inst);
+		tv->inst_open = false;
+		return;
+	}
+	tui_tv_replace(&tv->inst, tui_table_instances(t, parent), (size_t)-1, page);
 }
 
 static void tui_tv_draw(struct tui_view *v, struct tui_app *app, WINDOW *w, int h, int wd)
@@ -118,6 +174,8 @@ static unsigned tui_tv_open(struct tui_tview *tv)
 		return 0;
 	struct tui_table *it = tui_table_instances(tv->sum.t, row);
 	tui_table_view_init(&tv->inst, it, 0 /* Start */, false);
+	tv->inst_key = tv->sum.t->sum[row].key;
+	tv->inst_style = tv->sum.t->sum[row].style;
 	tv->inst_open = true;
 	return TUI_DIRTY_ALL;
 }
@@ -247,7 +305,7 @@ static int tui_tv_filter(struct tui_view *v, struct tui_app *app, const char *te
 static const char *tui_tv_filter_text(struct tui_view *v)
 {
 	struct tui_tview *tv = (struct tui_tview *)v;
-	return tv->built ? tui_tv_top(tv)->filter : "";
+	return tv->built ? tui_tv_top(tv)->filter : ""; /* the filter text survives rebuilds */
 }
 
 static void tui_tv_free(struct tui_view *v)

@@ -69,9 +69,12 @@ keys() {
 
 tmux -L "$sock" new-session -d -s tui -x 140 -y 40 \
 	"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color '$TSTOP' open '$tmp/s.sbt'; echo \"tstop-exit=\$?\"; sleep 60"
-wait_for "1 Kernels"
+wait_for "2 Kernels"
+# The timeline is the first view; 2 shows the kernels table.
+keys 2
+wait_for "by Total (desc)"
 
-# Kernels first, sorted by Total descending: the top kernel of tstop stats
+# Kernels, sorted by Total descending: the top kernel of tstop stats
 # is the first row (its name starts the Name column, cut to fit).
 grep -qF "${top_kernel:0:40}" "$tmp/pane" || fail "the top kernel '${top_kernel:0:40}' is not shown"
 grep -q "Time %" "$tmp/pane" || fail "no Time % column"
@@ -127,11 +130,11 @@ keys Escape
 wait_for "by Instances"
 
 # The other views.
-keys 2
+keys 3
 wait_for "cudaLaunchKernel"
 keys Tab
 wait_for "[CUDA memcpy"
-keys 4
+keys 5
 wait_for "PushPop"
 
 # Help, generated from the key table.
@@ -139,14 +142,14 @@ keys "?"
 wait_for "tstop help"
 grep -q "Reverse the sort order" "$tmp/pane" || fail "the help does not list the keys"
 keys x
-wait_for "1 Kernels"
+wait_for "2 Kernels"
 grep -q "tstop help" "$tmp/pane" && fail "the help did not close"
 
 # Resize: tiny says so, big redraws.
 tmux -L "$sock" resize-window -t tui -x 30 -y 8
 wait_for "too small"
 tmux -L "$sock" resize-window -t tui -x 200 -y 60
-wait_for "1 Kernels"
+wait_for "2 Kernels"
 grep -q "too small" "$tmp/pane" && fail "the notice stayed after growing"
 
 # q quits with status 0.
