@@ -114,6 +114,7 @@ enum {
 #define UUID_TRACK(t)      (2ull << 60 | (uint64_t)(t))
 #define UUID_DEVICE(d)     (3ull << 60 | (uint64_t)(d))
 #define UUID_LANE(t, lane) (4ull << 60 | (uint64_t)(lane) << 32 | (uint64_t)(t))
+#define UUID_DEVICE_MEM(d) (5ull << 60 | (uint64_t)(d))
 #define PF_PROGRESS_EVERY  65536
 
 /* Interned categories (iid = index). */
@@ -913,6 +914,101 @@ static void pf_write_track(struct pf *pf, uint32_t t)
 	pf_close_until(pf, t, 0, true);
 }
 
+/* One change of a device's memory in use: an allocation (+) or release (-). */
+struct pf_mem_step {
+	int64_t t;
+	int64_t delta;
+};
+
+static int pf_mem_step_cmp(const void *a, const void *b)
+{
+	const struct pf_mem_step *x = a, *y = b;
+	return (x->t > y->t) - (x->t < y->t);
+}
+
+/* Writes, for each device with allocations or releases, a counter track
+ * "GPU N memory in use (bytes)" under the device, derived from the
+ * session's MEM_ALLOC and MEM_FREE events (every process's, in time order):
+ * one sample per event, the running total, which starts at 0 with the
+ * capture (memory allocated before it is not known). Memory: 16 bytes per
+ * allocation or release of the device being written. */
+static void pf_write_device_memory(struct pf *pf)
+{
+	uint32_t nt = trace_session_track_count(pf->s);
+	uint32_t nops = trace_session_memop_count(pf->s);
+	uint32_t *devices = NULL;
+	size_t ndev = 0, dev_cap = 0;
+	for (uint32_t m = 1; m < nops; m++) { /* the devices that have any */
+		uint32_t d = trace_session_memop(pf->s, m)->device;
+		size_t i = 0;
+		while (i < ndev && devices[i] != d)
+			i++;
+		if (i == ndev) {
+			devices = xgrow(devices, &dev_cap, ndev + 1, sizeof(*devices));
+			devices[ndev++] = d;
+		}
+	}
+	struct pf_mem_step *steps = NULL;
+	size_t cap = 0;
+	for (size_t di = 0; di < ndev && !pf->io_errno; di++) {
+		uint32_t d = devices[di];
+		size_t n = 0;
+		for (uint32_t t = 1; t < nt; t++) {
+			size_t ne;
+			const struct trace_event *ev = trace_session_track_events(pf->s, t, &ne);
+			for (size_t i = 0; i < ne; i++) {
+				if (ev[i].kind != TRACE_MEM_ALLOC && ev[i].kind != TRACE_MEM_FREE)
+					continue;
+				const struct trace_memop *m = trace_session_memop(pf->s, ev[i].u.memop.id);
+				if (!m || m->device != d)
+					continue;
+				int64_t bytes = m->bytes > INT64_MAX ? INT64_MAX : (int64_t)m->bytes;
+				steps = xgrow(steps, &cap, n + 1, sizeof(*steps));
+				steps[n].t = ev[i].start;
+				steps[n].delta = ev[i].kind == TRACE_MEM_ALLOC ? bytes : -bytes;
+				n++;
+			}
+		}
+		if (!n)
+			continue;
+		qsort(steps, n, sizeof(*steps), pf_mem_step_cmp);
+		struct pb_buf *b = &pf->pkt;
+		char name[64];
+		snprintf(name, sizeof(name), "GPU %" PRIu32 " memory in use (bytes)", d);
+		pf_begin_packet(pf);
+		pb_begin(b, F_PKT_TRACK_DESCRIPTOR);
+		pb_uint(b, F_TD_UUID, UUID_DEVICE_MEM(d));
+		pb_uint(b, F_TD_PARENT, UUID_DEVICE(d));
+		pb_cstr(b, F_TD_NAME, name);
+		pb_begin(b, F_TD_COUNTER);
+		pb_uint(b, F_CD_UNIT, UNIT_SIZE_BYTES);
+		pb_end(b);
+		pb_end(b);
+		pf_end_packet(pf);
+		int64_t in_use = 0;
+		for (size_t i = 0; i < n; i++) {
+			/* saturating: totals come from the target */
+			if (steps[i].delta > 0 && in_use > INT64_MAX - steps[i].delta)
+				in_use = INT64_MAX;
+			else if (steps[i].delta < 0 && in_use < INT64_MIN - steps[i].delta)
+				in_use = INT64_MIN;
+			else
+				in_use += steps[i].delta;
+			pf_begin_packet(pf);
+			pb_uint(b, F_PKT_TIMESTAMP, pf_ts(pf, steps[i].t));
+			pb_uint(b, F_PKT_SEQ_FLAGS, SEQ_NEEDS);
+			pb_begin(b, F_PKT_TRACK_EVENT);
+			pb_uint(b, F_TE_TYPE, TYPE_COUNTER);
+			pb_uint(b, F_TE_TRACK_UUID, UUID_DEVICE_MEM(d));
+			pb_int(b, F_TE_COUNTER_VALUE, in_use);
+			pb_end(b);
+			pf_end_packet(pf);
+		}
+	}
+	free(steps);
+	free(devices);
+}
+
 /* Writes session `s` as a Perfetto trace to `out`; see the file comment. */
 int export_perfetto_write(struct trace_session *s, FILE *out, const struct export_options *opts,
                           struct err *e)
@@ -931,6 +1027,7 @@ int export_perfetto_write(struct trace_session *s, FILE *out, const struct expor
 	uint32_t nt = trace_session_track_count(s);
 	for (uint32_t t = 1; t < nt && !pf.io_errno; t++)
 		pf_write_track(&pf, t);
+	pf_write_device_memory(&pf);
 	pf_progress(&pf, true);
 
 	for (size_t l = 0; l < pf.lanes_made; l++)

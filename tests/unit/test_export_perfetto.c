@@ -402,7 +402,11 @@ static void check_common(struct trace_session *s, const struct decoded *d)
 	assert_int_equal(d->instants[10], trace_session_kind_count(s, TRACE_NVTX_MARK));
 	assert_int_equal(d->instants[11], trace_session_kind_count(s, TRACE_MEM_ALLOC) +
 	                                      trace_session_kind_count(s, TRACE_MEM_FREE));
-	assert_int_equal(d->counters, trace_session_kind_count(s, TRACE_COUNTER));
+	/* the session's counter samples, and one "memory in use" sample per
+	 * allocation or release (pf_write_device_memory) */
+	assert_int_equal(d->counters, trace_session_kind_count(s, TRACE_COUNTER) +
+	                                  trace_session_kind_count(s, TRACE_MEM_ALLOC) +
+	                                  trace_session_kind_count(s, TRACE_MEM_FREE));
 	uint64_t slices = 0;
 	for (unsigned k = 0; k < 16; k++)
 		slices += d->begins[k];
