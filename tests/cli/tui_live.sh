@@ -28,6 +28,11 @@ SAMPLE="$BUILD/samples/nvtx/tstop-sample-nvtx"
 }
 
 tmp=$(mktemp -d)
+# A tmux server of this test's own, in its own directory: tests run in
+# parallel, and tmux servers sharing one socket directory have been seen to
+# fail at start ("server exited unexpectedly").
+export TMUX_TMPDIR="$tmp"
+unset TMUX
 sock="tstop-live-$$"
 detached_pid=
 cleanup() {

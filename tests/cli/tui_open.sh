@@ -13,6 +13,11 @@ TSTOP=$1
 SYNTH=$2
 
 tmp=$(mktemp -d)
+# A tmux server of this test's own, in its own directory: tests run in
+# parallel, and tmux servers sharing one socket directory have been seen to
+# fail at start ("server exited unexpectedly").
+export TMUX_TMPDIR="$tmp"
+unset TMUX
 sock="tstop-tui-$$"
 cleanup() {
 	tmux -L "$sock" kill-server 2>/dev/null || true

@@ -18,9 +18,15 @@ if ! command -v tmux >/dev/null; then
 	exit 0
 fi
 tmp=$(mktemp -d)
+# A tmux server of this test's own, in its own directory: tests run in
+# parallel, and tmux servers sharing one socket directory have been seen to
+# fail at start ("server exited unexpectedly").
+export TMUX_TMPDIR="$tmp"
+unset TMUX
 sock="tstop-tl-$$"
 cleanup() {
 	tmux -L "$sock" kill-server 2>/dev/null || true
+	tmux -L "$sock-ascii" kill-server 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -134,7 +140,10 @@ wait_for "tstop-exit="
 grep -q "tstop-exit=0" "$tmp/pane" || fail "tstop open did not exit 0"
 tmux -L "$sock" kill-server 2>/dev/null || true
 
-# ASCII and monochrome: the C locale, NO_COLOR.
+# ASCII and monochrome: the C locale, NO_COLOR. A server of its own: a
+# new session on the socket of a server still exiting fails ("server exited
+# unexpectedly").
+sock="$sock-ascii"
 tmux -L "$sock" new-session -d -s tl -x 120 -y 40 \
 	"env LANG=C LC_ALL=C NO_COLOR=1 TERM=xterm '$TSTOP' open '$tmp/s.sbt'; echo \"tstop-exit=\$?\"; sleep 60"
 wait_for "1 Timeline"
