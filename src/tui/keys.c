@@ -32,8 +32,8 @@ static const struct tui_action_info tui_actions[TUI_ACT_COUNT] = {
     [TUI_ACT_FILTER_REGEX] = {TUI_CTX_BROWSE, "Filter names by a POSIX extended regex (case-insensitive)",
                               "Regex"},
     [TUI_ACT_OPEN] = {TUI_CTX_BROWSE,
-                      "List the instances of the selected row, by start time (timeline: select the event "
-                      "at the cursor)",
+                      "List the instances of the selected row, by start time; on an instance, show it on "
+                      "the timeline (timeline: select the event at the cursor)",
                       "Select"},
     [TUI_ACT_BACK] = {TUI_CTX_BROWSE, "Back from the instance list; else clear the filter", "Back"},
     [TUI_ACT_DETAILS] = {TUI_CTX_BROWSE, "Show or hide the details pane", "Details"},

@@ -682,6 +682,25 @@ bool tui_timeline_step(struct tui_timeline *tl, const struct trace_session *s, c
 	return true;
 }
 
+bool tui_timeline_select_event(struct tui_timeline *tl, const struct trace_session *s,
+                               const struct tui_corr *corr, const struct trace_event *ev, int rows)
+{
+	size_t li = tui_timeline_lane_of(tl, ev);
+	if (li == SIZE_MAX || !tl->lanes[li].sum)
+		return false;
+	const struct tui_lane *l = &tl->lanes[li];
+	for (size_t k = lanesum_lower_bound(l->sum, l->ev, ev->start);
+	     k < l->n && l->ev[k].start == ev->start; k++)
+		if (!memcmp(&l->ev[k], ev, sizeof(*ev))) {
+			tl->cursor_lane = li;
+			tui_tl_select(tl, li, k, s, corr);
+			tui_timeline_zoom_selected(tl);
+			tui_timeline_layout(tl, tl->width, rows);
+			return true;
+		}
+	return false;
+}
+
 bool tui_timeline_jump_link(struct tui_timeline *tl, const struct trace_session *s,
                             const struct tui_corr *corr)
 {

@@ -169,6 +169,14 @@ bool tui_timeline_step(struct tui_timeline *tl, const struct trace_session *s, c
 bool tui_timeline_jump_link(struct tui_timeline *tl, const struct trace_session *s,
                             const struct tui_corr *corr);
 
+/* Selects event `ev` (a copy of, or a pointer into, the session's events),
+ * moves the cursor to its lane and time, zooms the window to it and keeps
+ * its lane in sight of `rows` lanes; fills the links from `corr` (may be
+ * NULL). Returns false, changing nothing, when no lane holds the event.
+ * O(lanes + log n). */
+bool tui_timeline_select_event(struct tui_timeline *tl, const struct trace_session *s,
+                               const struct tui_corr *corr, const struct trace_event *ev, int rows);
+
 /* The selected event, or NULL. */
 const struct trace_event *tui_timeline_selected(const struct tui_timeline *tl);
 

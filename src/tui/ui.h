@@ -132,6 +132,11 @@ struct tui_view *tui_table_view_new(enum tui_table_kind kind);
 struct tui_view *tui_help_view_new(void);
 struct tui_view *tui_timeline_view_new(void);
 
+/* Selects event `ev` (of the current snapshot's session) on timeline view
+ * `v`, on its lane, and zooms to it; false when `v` is not the timeline or
+ * the event is on no lane. Borrows both. */
+bool tui_timeline_view_select(struct tui_view *v, struct tui_app *app, const struct trace_event *ev);
+
 /* The session of the current snapshot. */
 static inline struct trace_session *tui_app_session(const struct tui_app *app)
 {

@@ -1,6 +1,7 @@
 /*
  * ui_table.c - the table views: kernels, API calls, memory operations and
- * NVTX ranges, each with its instance list (Enter) on top of it (Esc).
+ * NVTX ranges, each with its instance list (Enter) on top of it (Esc);
+ * Enter on an instance shows it on the timeline view.
  *
  * The view holds two table views (table.h): the summary, built from the
  * session the first time the view is drawn, and the instance list of one
@@ -180,6 +181,23 @@ static unsigned tui_tv_open(struct tui_tview *tv)
 	return TUI_DIRTY_ALL;
 }
 
+/* Shows the selected instance on the timeline view: switches to it with
+ * the event selected and the window zoomed to it. */
+static unsigned tui_tv_jump(struct tui_tview *tv, struct tui_app *app)
+{
+	size_t row = tui_table_view_row(&tv->inst);
+	if (row == (size_t)-1)
+		return 0;
+	const struct trace_event *ev = tv->inst.t->events[row];
+	for (size_t i = 0; i < app->nviews; i++)
+		if (tui_timeline_view_select(app->views[i], app, ev)) {
+			app->current = i;
+			return TUI_DIRTY_ALL;
+		}
+	snprintf(app->message, sizeof(app->message), "this event has no lane on the timeline");
+	return TUI_DIRTY_BAR;
+}
+
 static unsigned tui_tv_act(struct tui_view *v, struct tui_app *app, enum tui_action a)
 {
 	struct tui_tview *tv = (struct tui_tview *)v;
@@ -221,7 +239,7 @@ static unsigned tui_tv_act(struct tui_view *v, struct tui_app *app, enum tui_act
 		tui_table_view_fit(tab, page);
 		return TUI_DIRTY_VIEW | TUI_DIRTY_BAR | TUI_DIRTY_DETAILS;
 	case TUI_ACT_OPEN:
-		return tui_tv_open(tv);
+		return tv->inst_open ? tui_tv_jump(tv, app) : tui_tv_open(tv);
 	case TUI_ACT_BACK:
 		if (tv->inst_open) {
 			tui_table_view_done(&tv->inst);

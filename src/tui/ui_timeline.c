@@ -387,6 +387,19 @@ static const struct tui_view_ops tui_tlv_ops = {"Timeline",      tui_tlv_draw,  
                                                 tui_tlv_details, tui_tlv_describe, NULL,        NULL,
                                                 tui_tlv_free};
 
+/* Shows event `ev` of the app's session on timeline view `v`: selects it,
+ * moves to its lane and zooms to it. False when `v` is not a timeline view
+ * or no lane holds the event (then `v` keeps its state). Borrows both. */
+bool tui_timeline_view_select(struct tui_view *v, struct tui_app *app, const struct trace_event *ev)
+{
+	if (v->ops != &tui_tlv_ops)
+		return false;
+	struct tui_tlview *tv = (struct tui_tlview *)v;
+	tui_tlv_sync(tv, app);
+	return tui_timeline_select_event(&tv->tl, tui_app_session(app), tui_app_corr(app), ev,
+	                                 tui_tlv_rows(tv));
+}
+
 /* The timeline view; its lanes are built when it is first shown. */
 struct tui_view *tui_timeline_view_new(void)
 {

@@ -3,7 +3,8 @@
  * headless: lane order and grouping (devices, streams, processes, threads,
  * NVTX depths), lanes that partition each track's events, cells against a
  * brute-force count at many zoom levels, zoom/pan/fit state, selection and
- * the correlation link both ways, and a live session that grows (extended
+ * the correlation link both ways, an instance of each table selected on its
+ * lane (Enter on an instance), and a live session that grows (extended
  * lanes) or changes (rebuilt lanes) between generations.
  */
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "synth.h"
+#include "tui/table.h"
 #include "tui/timeline.h"
 
 /* A synthetic session of n events over 2 processes, 2 devices, 2 streams. */
@@ -317,6 +319,80 @@ static void test_select_and_link(void **state)
 	trace_session_delete(s);
 }
 
+/* Enter on an instance: the instances of every table (kernels, API calls,
+ * memory operations, NVTX ranges at any depth) are selected on the lane of
+ * their track, which comes into sight, with the window zoomed to them; an
+ * event no lane holds is refused and changes nothing. */
+static void test_select_event(void **state)
+{
+	(void)state;
+	struct trace_session *s = tl_synth(4000, 5);
+	struct tui_corr *corr = tui_corr_build(s);
+	struct tui_timeline tl;
+	tui_timeline_init(&tl);
+	tui_timeline_sync(&tl, s, 1, corr);
+	const int rows = 4;
+	tui_timeline_layout(&tl, 120, rows);
+	uint64_t full = (uint64_t)tl.range.t1 - (uint64_t)tl.range.t0;
+	size_t tried = 0, nvtx_deep = 0;
+	for (int k = 0; k < TUI_TABLE_SUMMARY_COUNT; k++) {
+		struct tui_table *t = tui_table_build(s, (enum tui_table_kind)k);
+		assert_true(t->nrows > 0);
+		for (size_t r = 0; r < t->nrows; r++) {
+			struct tui_table *it = tui_table_instances(t, r);
+			assert_true(it->nrows > 0);
+			/* the first, middle and last instance of the row */
+			size_t pick[3] = {0, it->nrows / 2, it->nrows - 1};
+			for (size_t p = 0; p < 3; p++) {
+				const struct trace_event *ev = it->events[pick[p]];
+				tui_timeline_fit(&tl);
+				tl.cursor_lane = 0;
+				tui_timeline_layout(&tl, 120, rows);
+				assert_true(tui_timeline_select_event(&tl, s, corr, ev, rows));
+				const struct trace_event *sel = tui_timeline_selected(&tl);
+				assert_non_null(sel);
+				assert_memory_equal(sel, ev, sizeof(*ev));
+				assert_int_equal(tl.sel.lane, tl.cursor_lane);
+				const struct tui_lane *l = &tl.lanes[tl.cursor_lane];
+				assert_int_equal(l->track, ev->track);
+				assert_int_equal(l->kind, k == TUI_TABLE_NVTX  ? TUI_LANE_NVTX
+				                          : k == TUI_TABLE_API ? TUI_LANE_THREAD
+				                                               : TUI_LANE_STREAM);
+				if (l->kind == TUI_LANE_NVTX && l->depth > 1)
+					nvtx_deep++;
+				/* in sight, zoomed to it, the cursor on it */
+				assert_true(tl.cursor_lane >= tl.top &&
+				            tl.cursor_lane < tl.top + (size_t)rows);
+				assert_true(tl.win.t0 <= ev->start && tl.win.t1 > ev->start);
+				assert_true(ev->end <= tl.win.t1);
+				uint64_t span = (uint64_t)tl.win.t1 - (uint64_t)tl.win.t0;
+				uint64_t dur = (uint64_t)(ev->end - ev->start);
+				assert_true(span < full || dur * 10 >= full * 8);
+				assert_int_equal(tl.cursor_t, ev->start);
+				assert_false(tl.follow);
+				tried++;
+			}
+			tui_table_free(it);
+		}
+		tui_table_free(t);
+	}
+	assert_true(tried >= 12);
+	assert_true(nvtx_deep > 0);
+	/* an event of no lane: refused, the selection and window stay */
+	struct trace_event keep = *tui_timeline_selected(&tl), bogus = keep;
+	struct axis_window win = tl.win;
+	bogus.track = 0xfffffff0u;
+	assert_false(tui_timeline_select_event(&tl, s, corr, &bogus, rows));
+	bogus = keep;
+	bogus.start++; /* on a lane's track, but not one of its events */
+	assert_false(tui_timeline_select_event(&tl, s, corr, &bogus, rows));
+	assert_memory_equal(tui_timeline_selected(&tl), &keep, sizeof(keep));
+	assert_true(tl.win.t0 == win.t0 && tl.win.t1 == win.t1);
+	tui_timeline_done(&tl);
+	tui_corr_free(corr);
+	trace_session_delete(s);
+}
+
 /* A live session: appends extend the lanes, an earlier event rebuilds; the
  * selection is found again and following keeps the newest time in sight. */
 static void test_live_growth(void **state)
@@ -404,7 +480,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lanes_order),       cmocka_unit_test(test_lanes_partition),
 	    cmocka_unit_test(test_cells_brute_force), cmocka_unit_test(test_zoom_pan_fit),
-	    cmocka_unit_test(test_select_and_link),   cmocka_unit_test(test_live_growth),
+	    cmocka_unit_test(test_select_and_link),   cmocka_unit_test(test_select_event),
+	    cmocka_unit_test(test_live_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
