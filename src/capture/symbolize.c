@@ -482,7 +482,8 @@ static void sym_replaced(struct symbolize *sy, struct sym_module *m, struct err 
 	sym_close(sy, m);
 	m->state = SYM_REPLACED;
 	char what[ERR_MSG_MAX];
-	snprintf(what, sizeof(what), "changed on disk during the recording (%s)", why);
+	/* `why` may fill a whole message: keep the sentence whole, cut `why` */
+	snprintf(what, sizeof(what), "changed on disk during the recording (%.*s)", ERR_MSG_MAX - 64, why);
 	sym_note(sy, m, note, what);
 }
 

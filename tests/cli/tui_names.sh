@@ -123,13 +123,22 @@ tmux -L "$sock" new-session -d -s tui -x 160 -y 45 \
 tmux -L "$sock" select-pane -t tui -T "tstop-names-test"
 before=$(title tui)
 
+# untitled: the names' OSC 0 did not set the pane title. (Only "pwned" is
+# checked: tmux itself may reset a pane's title, to the host name, when the
+# program in it ends.)
+untitled() {
+	case "$(title tui)" in
+	*pwned*) fail "the pane title changed to '$(title tui)' (was '$before')" ;;
+	esac
+}
+
 # still_whole: the screen was not cleared or recolored away: the status
 # line, the tabs and the footer are all there.
 still_whole() {
 	grep -q "exited 0" "$tmp/pane" || fail "the status line is gone"
 	grep -qF "1 Timeline  2 Kernels" "$tmp/pane" || fail "the tabs are gone"
 	grep -q "^q Quit" "$tmp/pane" || fail "the footer is gone"
-	[ "$(title tui)" = "$before" ] || fail "the pane title changed to '$(title tui)'"
+	untitled
 }
 
 # The timeline: the thread's lane label, escaped.
@@ -174,5 +183,5 @@ keys tui q
 wait_for tui "tstop-exit="
 grep -q "tstop-exit=0" "$tmp/pane" || fail "tstop open did not exit 0"
 [ "$(tmux -L "$sock" display -p -t tui '#{alternate_on}')" = 0 ] || fail "the alternate screen is still on"
-[ "$(title tui)" = "$before" ] || fail "the pane title changed to '$(title tui)'"
+untitled
 echo "ok"

@@ -311,22 +311,23 @@ static int run_sql(const char **args)
 	return cmd_sql(argc, argv);
 }
 
-/* Reads a whole file into a new string. */
+/* Reads a whole file into a new NUL-terminated string; *len (when not
+ * NULL) gets its size. */
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	assert_non_null(f);
-	char *buf = NULL;
-	size_t cap = 0;
-	FILE *m = open_memstream(&buf, &cap);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	long size = ftell(f);
+	assert_true(size >= 0);
+	rewind(f);
+	char *buf = malloc((size_t)size + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+	buf[size] = '\0';
 	fclose(f);
-	fclose(m);
 	if (len)
-		*len = cap;
+		*len = (size_t)size;
 	return buf;
 }
 
