@@ -23,7 +23,7 @@ static const struct cli_command cli_commands[] = {
     {"record", "run a program and record its GPU activity (CUDA, NVTX, OpenCL) to a file", cmd_record},
     {"launch", "run a program with capture dormant, to attach to later", cmd_launch},
     {"attach", "capture from a running program started with capture dormant", cmd_attach},
-    {"open", "browse a session file in the terminal: tables, instances, details", cmd_open},
+    {"open", "browse a session file in the terminal: timeline, tables, details", cmd_open},
     {"info", "describe a session file: processes, devices, streams, events, integrity", cmd_info},
     {"stats", "print nsys-style summary reports as a table, CSV or JSON", cmd_stats},
     {"db", "build the session database (SQLite) of a session file", cmd_db},
