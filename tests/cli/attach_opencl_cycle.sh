@@ -45,8 +45,11 @@ unset TSTOP_INJECT_LIBRARY TSTOP_SOCKET TSTOP_ATTACH TSTOP_ATTACH_DIR LD_PRELOAD
 
 # One workload alone: what it issues, and how long ten of them take here
 # (PoCL also caches the compiled kernels on the way).
+t0=$(date +%s%N)
 env "$SAMPLE" --repeat 1 >one.out 2>one.err
 rc=$?
+t1=$(date +%s%N)
+one_ms=$(((t1 - t0) / 1000000 + 1))
 if [ "$rc" = 77 ]; then
 	echo "skipped: no OpenCL device on this machine ($(cat one.err))"
 	exit 0
@@ -57,16 +60,18 @@ per_run=$(awk '$1 == "kernel" || $1 == "copy" { n += $3 } $1 == "memset" { n += 
 t0=$(date +%s%N)
 "$SAMPLE" --repeat 10 >ten.out 2>&1 || fail "the sample --repeat 10 failed: $(cat ten.out)"
 t1=$(date +%s%N)
-# Enough repeats for about 12 s of work at that speed: three sessions of
-# 0.8 s and their start-up fit in it on a loaded machine too.
 ten_ms=$(((t1 - t0) / 1000000 + 1))
-# Sessions (below) need about ten_ms + 3 * (window + 0.6 s) + 0.4 s; one
-# repeat takes at most ten_ms / 10: run about twice as long as needed.
+# One more repeat costs about (ten - one) / 9 (start-up and kernel builds
+# cancel out). The sessions below need about ten_ms (the wait before the
+# first) + 3 * (window + 1.5 s of attach and detach, more with a sanitized
+# tstop on a loaded machine) + 1 s; the sample runs about twice that.
+per_ms=$(((ten_ms - one_ms) / 9))
+((per_ms < 1)) && per_ms=1
 window_ms=$((ten_ms / 5 > 800 ? ten_ms / 5 : 800))
-need_ms=$((ten_ms + 3 * (window_ms + 600) + 400))
-repeat=$((20 * need_ms / ten_ms))
+need_ms=$((ten_ms + 3 * (window_ms + 1500) + 1000))
+repeat=$((2 * need_ms / per_ms))
 ((repeat < 40)) && repeat=40
-((repeat > 5000)) && repeat=5000
+((repeat > 20000)) && repeat=20000
 
 # wait_socket PID: waits until PID's attach socket is there.
 wait_socket() {

@@ -576,8 +576,12 @@ OCL_EXPORT cl_command_queue clCreateCommandQueue(cl_context ctx, cl_device_id de
 			*errcode_ret = CL_INVALID_OPERATION;
 		return NULL;
 	}
-	if (!ocl_enabled())
-		return real(ctx, dev, props, errcode_ret);
+	if (!ocl_enabled()) {
+		cl_command_queue q = real(ctx, dev, props, errcode_ret);
+		if (q && inject_present())
+			ocl_queue_forget(q); /* a handle reused from an earlier session's queue */
+		return q;
+	}
 	struct ocl_call c;
 	ocl_call_init(&c, OCL_FN_CREATE_QUEUE, ocl_stack(), false);
 	bool asked = (props & CL_QUEUE_PROFILING_ENABLE) != 0;
@@ -612,8 +616,12 @@ OCL_EXPORT cl_command_queue clCreateCommandQueueWithProperties(cl_context ctx, c
 			*errcode_ret = CL_INVALID_OPERATION;
 		return NULL;
 	}
-	if (!ocl_enabled())
-		return real(ctx, dev, props, errcode_ret);
+	if (!ocl_enabled()) {
+		cl_command_queue q = real(ctx, dev, props, errcode_ret);
+		if (q && inject_present())
+			ocl_queue_forget(q); /* a handle reused from an earlier session's queue */
+		return q;
+	}
 	struct ocl_call c;
 	ocl_call_init(&c, OCL_FN_CREATE_QUEUE_PROPS, ocl_stack(), false);
 	/* The application's array: n values with the closing 0 (0 for NULL). */

@@ -134,6 +134,13 @@ bool ocl_queue_lookup(cl_command_queue q, struct ocl_queue_view *v, struct ocl_q
  * that release is its last one (the handle may then be reused). */
 void ocl_queue_release(cl_command_queue q);
 
+/* Forgets whatever was recorded under handle q: called for a queue created
+ * while no session records, whose handle may be that of a queue recorded
+ * earlier and freed by the implementation later than its last
+ * clReleaseCommandQueue (internal references), so that the new queue is
+ * never taken for the old one. */
+void ocl_queue_forget(cl_command_queue q);
+
 /* For clGetCommandQueueInfo: sets *forced to whether the backend forced
  * profiling on q, and *nprops to the length of the properties array the
  * application passed when the backend rewrote it (-1: not rewritten),

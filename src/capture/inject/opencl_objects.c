@@ -589,6 +589,17 @@ void ocl_queue_release(cl_command_queue q)
 		ocl_queue_free((struct ocl_queue *)(uintptr_t)old);
 }
 
+/* Forgets whatever was recorded under handle q (opencl.h). */
+void ocl_queue_forget(cl_command_queue q)
+{
+	uint64_t old = 0;
+	pthread_mutex_lock(&obj_lock);
+	bool had = ocl_pmap_take(&obj_queues, (uintptr_t)q, &old);
+	pthread_mutex_unlock(&obj_lock);
+	if (had)
+		ocl_queue_free((struct ocl_queue *)(uintptr_t)old);
+}
+
 /* What the application set on q, for clGetCommandQueueInfo (opencl.h). */
 bool ocl_queue_app_view(cl_command_queue q, bool *forced, cl_queue_properties *props, int *nprops)
 {
