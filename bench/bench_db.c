@@ -85,46 +85,6 @@ static const struct trace_event **bench_time_order(const struct trace_session *s
 	return v;
 }
 
-/* Feeds the definitions of `s` to sink `k`. 0, or -1 with `e`. */
-static int bench_feed_definitions(struct capture_sink *k, const struct trace_session *s, struct err *e)
-{
-	const struct capture_sink_ops *ops = k->ops;
-	for (uint32_t id = 1; id < trace_session_string_count(s); id++) {
-		size_t len;
-		const char *str = trace_session_string(s, id, &len);
-		if (ops->string(k, id, str, len, e) < 0)
-			return -1;
-	}
-	for (uint32_t id = 1; id < trace_session_frame_count(s); id++)
-		if (ops->frame(k, id, trace_session_frame(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_stack_count(s); id++) {
-		uint32_t n;
-		const uint32_t *fr = trace_session_stack(s, id, &n);
-		if (ops->stack(k, id, fr, n, e) < 0)
-			return -1;
-	}
-	for (uint32_t id = 1; id < trace_session_track_count(s); id++)
-		if (ops->track(k, id, trace_session_track_info(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_launch_count(s); id++)
-		if (ops->launch(k, id, trace_session_launch(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_nvtx_attr_count(s); id++)
-		if (ops->nvtx_attr(k, id, trace_session_nvtx_attr(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_memop_count(s); id++)
-		if (ops->memop(k, id, trace_session_memop(s, id), e) < 0)
-			return -1;
-	for (size_t i = 0; i < trace_session_process_count(s); i++)
-		if (ops->process(k, trace_session_process(s, i), e) < 0)
-			return -1;
-	for (size_t i = 0; i < trace_session_device_count(s); i++)
-		if (ops->device(k, trace_session_device(s, i), e) < 0)
-			return -1;
-	return 0;
-}
-
 struct bench_run {
 	double feed_s;   /* feeding the sink */
 	double insert_s; /* from the first event fed to the last committed */
@@ -184,7 +144,7 @@ static int bench_one(const struct trace_session *s, const struct trace_event **o
 		fprintf(stderr, "bench_db: %s\n", e.msg);
 		return -1;
 	}
-	if (bench_feed_definitions(k, s, &e) < 0)
+	if (capture_sink_feed_definitions(k, s, &e) < 0)
 		goto fail;
 	double t0 = bench_now();
 	for (size_t i = 0; i < n; i++)

@@ -68,6 +68,13 @@ struct capture_sink *capture_sbt_sink_open(const char *path, const struct sbt_wr
 /* Bytes the SBT sink `k` (from capture_sbt_sink_open) has written so far. */
 uint64_t capture_sbt_sink_bytes(const struct capture_sink *k);
 
+/* Feeds sink `k` every definition of session `s` in id order (strings,
+ * frames, stacks, tracks, launch configurations, NVTX attributes, memory
+ * operations), then its processes, devices, metadata and losses: all but
+ * the events, as a drain would deliver them. O(session tables). 0, or -1
+ * with `e` at the sink's first failure. */
+int capture_sink_feed_definitions(struct capture_sink *k, const struct trace_session *s, struct err *e);
+
 /* Finalizes and frees any sink; NULL is a no-op returning 0. */
 int capture_sink_close(struct capture_sink *k, struct err *e);
 

@@ -151,9 +151,3 @@ uint64_t capture_sbt_sink_bytes(const struct capture_sink *k)
 {
 	return sbt_writer_bytes(((const struct capture_sbt_sink *)k)->w);
 }
-
-/* Closes any sink through its ops. */
-int capture_sink_close(struct capture_sink *k, struct err *e)
-{
-	return k ? k->ops->close(k, e) : 0;
-}

@@ -502,6 +502,18 @@ static double kx_occupancy(const struct trace_device *d, const struct trace_laun
 	return (double)(blocks * warps) / (double)max_warps;
 }
 
+/* Writes `,"key":[x,y,z]`. */
+static void kx_dim3(struct kineto *k, const char *key, const uint32_t v[3])
+{
+	fprintf(k->f, ",\"%s\":[", key);
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			putc(',', k->f);
+		kx_u64(k, v[i]);
+	}
+	putc(']', k->f);
+}
+
 /* Writes a kernel with PyTorch's args. */
 static void kx_kernel(struct kineto *k, const struct trace_event *ev)
 {
@@ -520,6 +532,7 @@ static void kx_kernel(struct kineto *k, const struct trace_event *ev)
 		kx_u64(k, (uint64_t)l->static_smem + l->dynamic_smem);
 		double grid = (double)l->grid[0] * l->grid[1] * l->grid[2];
 		double threads = (double)l->block[0] * l->block[1] * l->block[2];
+		double occupancy = -1; /* est. achieved, 0..1; < 0: unknown */
 		if (d && d->sm_count && d->warp_size) {
 			double blocks_sm = grid / d->sm_count, warps_sm = blocks_sm * threads / d->warp_size;
 			kx_puts(k, ",\"blocks per SM\":");
@@ -529,37 +542,14 @@ static void kx_kernel(struct kineto *k, const struct trace_event *ev)
 			double occ = kx_occupancy(d, l);
 			if (occ >= 0) {
 				double achieved = warps_sm / (double)(d->max_threads_per_sm / d->warp_size);
-				kx_puts(k, ",\"grid\":[");
-				kx_u64(k, l->grid[0]);
-				putc(',', k->f);
-				kx_u64(k, l->grid[1]);
-				putc(',', k->f);
-				kx_u64(k, l->grid[2]);
-				kx_puts(k, "],\"block\":[");
-				kx_u64(k, l->block[0]);
-				putc(',', k->f);
-				kx_u64(k, l->block[1]);
-				putc(',', k->f);
-				kx_u64(k, l->block[2]);
-				kx_puts(k, "],\"est. achieved occupancy %\":");
-				kx_u64(k, (uint64_t)((achieved < occ ? achieved : occ) * 100 + 0.5));
-				l = NULL; /* grid and block written */
+				occupancy = achieved < occ ? achieved : occ;
 			}
 		}
-		if (l) {
-			kx_puts(k, ",\"grid\":[");
-			kx_u64(k, l->grid[0]);
-			putc(',', k->f);
-			kx_u64(k, l->grid[1]);
-			putc(',', k->f);
-			kx_u64(k, l->grid[2]);
-			kx_puts(k, "],\"block\":[");
-			kx_u64(k, l->block[0]);
-			putc(',', k->f);
-			kx_u64(k, l->block[1]);
-			putc(',', k->f);
-			kx_u64(k, l->block[2]);
-			putc(']', k->f);
+		kx_dim3(k, "grid", l->grid);
+		kx_dim3(k, "block", l->block);
+		if (occupancy >= 0) {
+			kx_puts(k, ",\"est. achieved occupancy %\":");
+			kx_u64(k, (uint64_t)(occupancy * 100 + 0.5));
 		}
 	}
 	kx_puts(k, "}}");

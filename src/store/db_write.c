@@ -1231,48 +1231,8 @@ static int db_feed_session(struct capture_sink *k, struct trace_session *s, db_p
                            void *arg, struct err *e)
 {
 	const struct capture_sink_ops *ops = k->ops;
-	for (uint32_t id = 1; id < trace_session_string_count(s); id++) {
-		size_t len;
-		const char *str = trace_session_string(s, id, &len);
-		if (ops->string(k, id, str, len, e) < 0)
-			return -1;
-	}
-	for (uint32_t id = 1; id < trace_session_frame_count(s); id++)
-		if (ops->frame(k, id, trace_session_frame(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_stack_count(s); id++) {
-		uint32_t n;
-		const uint32_t *fr = trace_session_stack(s, id, &n);
-		if (ops->stack(k, id, fr, n, e) < 0)
-			return -1;
-	}
-	for (uint32_t id = 1; id < trace_session_track_count(s); id++)
-		if (ops->track(k, id, trace_session_track_info(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_launch_count(s); id++)
-		if (ops->launch(k, id, trace_session_launch(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_nvtx_attr_count(s); id++)
-		if (ops->nvtx_attr(k, id, trace_session_nvtx_attr(s, id), e) < 0)
-			return -1;
-	for (uint32_t id = 1; id < trace_session_memop_count(s); id++)
-		if (ops->memop(k, id, trace_session_memop(s, id), e) < 0)
-			return -1;
-	for (size_t i = 0; i < trace_session_process_count(s); i++)
-		if (ops->process(k, trace_session_process(s, i), e) < 0)
-			return -1;
-	for (size_t i = 0; i < trace_session_device_count(s); i++)
-		if (ops->device(k, trace_session_device(s, i), e) < 0)
-			return -1;
-	for (size_t i = 0; i < trace_session_meta_count(s); i++) {
-		const char *key, *value;
-		trace_session_meta_at(s, i, &key, &value);
-		if (ops->meta(k, key, value, e) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < trace_session_loss_count(s); i++)
-		if (ops->loss(k, trace_session_loss(s, i), e) < 0)
-			return -1;
+	if (capture_sink_feed_definitions(k, s, e) < 0)
+		return -1;
 	uint64_t total = trace_session_event_count(s), done = 0;
 	if (progress)
 		if (!progress(arg, 0, total))
